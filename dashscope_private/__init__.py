@@ -1,0 +1,80 @@
+"""dashscope-private: send Alibaba Cloud Model Studio (DashScope) traffic through your PrivateLink endpoint.
+
+Zero-code use: ``pip install dashscope-private`` and set
+``DASHSCOPE_PRIVATE_ENDPOINT`` to the endpoint's domain. Every Python process
+then redirects requests for the public DashScope hosts (OpenAI-compatible
+and DashScope SDK, HTTP and WebSocket, raw ``requests``/``httpx``/``aiohttp``/
+``websocket-client``) to the endpoint; nothing else is touched.
+
+The public Python API is deliberately small:
+
+``activate(endpoint=None, **overrides)``
+    Activate in this process (and, through exported variables, its children).
+    ``endpoint=None`` reads ``DASHSCOPE_PRIVATE_ENDPOINT``. Keyword overrides
+    name the other variables without their prefix: ``hosts``, ``strict``,
+    ``oss``, ``allow``, ``disabled_integrations``, ``log``, ``disable``.
+    Raises :class:`ConfigError` for an invalid value. Idempotent.
+``deactivate()``
+    Undo all patches and exported variables.
+``is_active()``
+    Whether a configuration is in force.
+``rewrite_url(url) -> str``
+    The URL this package would send ``url`` to; unchanged where it would not
+    touch it. Raises :class:`PublicEgressBlocked` (strict mode) or
+    :class:`ConfigError` (invalid configuration) where a request would be refused.
+``ConfigError``, ``PublicEgressBlocked``, ``DashscopePrivateError``
+    The exceptions raised on purpose.
+
+``import dashscope_private.auto`` activates from the environment where
+``.pth`` files are not processed. This module imports nothing heavy: it is
+loaded at interpreter start-up on Python 3.15+ (``.start`` files).
+"""
+
+from __future__ import annotations
+
+from .errors import ConfigError, DashscopePrivateError, PublicEgressBlocked
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "activate",
+    "deactivate",
+    "is_active",
+    "rewrite_url",
+    "ConfigError",
+    "PublicEgressBlocked",
+    "DashscopePrivateError",
+    "__version__",
+]
+
+
+def activate(endpoint: str | None = None, **overrides: Any) -> None:
+    """Activate private routing; see the module docstring for the overrides."""
+    from ._runtime import activate as _activate
+
+    _activate(endpoint, **overrides)
+
+
+def deactivate() -> None:
+    """Restore every patched library and exported variable."""
+    from ._runtime import deactivate as _deactivate
+
+    _deactivate()
+
+
+def is_active() -> bool:
+    """True while private routing (or fail-closed blocking) is in force."""
+    from ._runtime import is_active as _is_active
+
+    return _is_active()
+
+
+def rewrite_url(url: str) -> str:
+    """Where a request for ``url`` would go; ``url`` itself when it is not ours to touch."""
+    from ._runtime import route_url
+
+    return route_url(url)

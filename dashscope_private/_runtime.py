@@ -1,0 +1,315 @@
+"""Activation state: the current router, the integrations, and their hooks.
+
+Everything here is idempotent and thread-safe under one re-entrant lock. The
+router in force is one module global swapped atomically, so the request path
+(:func:`route_url`, :func:`route_target`) reads it without locking.
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+import sys
+
+from . import _log
+from ._importhook import finder
+from .config import (
+    ENDPOINT,
+    HOSTS,
+    INTEGRATIONS,
+    VARIABLES,
+    HostSet,
+    PUBLIC_MODEL_STUDIO_HOSTS,
+    load,
+    parse_hosts,
+)
+from .errors import ConfigError, DashscopePrivateError
+from .routing import Router, normalize_host
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from types import ModuleType
+    from typing import Any, Dict, Optional
+
+    from .routing import Target
+
+__all__ = [
+    "IntegrationError",
+    "activate",
+    "activate_from_environment",
+    "deactivate",
+    "is_active",
+    "current",
+    "route_url",
+    "route_target",
+    "installed_integrations",
+]
+
+#: integration name -> (module it patches, our module implementing it)
+REGISTRY = {
+    "openai": ("openai", "dashscope_private.integrations.openai"),
+    "dashscope": ("dashscope", "dashscope_private.integrations.dashscope"),
+    "requests": ("requests", "dashscope_private.integrations.requests"),
+    "httpx": ("httpx", "dashscope_private.integrations.httpx"),
+    "httpx2": ("httpx2", "dashscope_private.integrations.httpx2"),
+    "aiohttp": ("aiohttp", "dashscope_private.integrations.aiohttp"),
+    "websocket-client": ("websocket", "dashscope_private.integrations.websocket_client"),
+}
+assert tuple(REGISTRY) == INTEGRATIONS
+
+#: ``activate()`` keyword -> variable
+OVERRIDE_NAMES = {name[len("DASHSCOPE_PRIVATE_") :].lower(): name for name in VARIABLES}
+
+_NO_PROXY_VARS = ("NO_PROXY", "no_proxy")
+
+_lock = _thread.RLock()
+_router: Optional[Router] = None
+_installed: Dict[str, ModuleType] = {}
+_saved_environ: Dict[str, Optional[str]] = {}
+_startup_reported = False
+
+
+class IntegrationError(DashscopePrivateError, ImportError):
+    """Strict mode: an integration could not be installed on the imported library."""
+
+
+# ------------------------------------------------------------------ request path
+
+
+def current() -> Router | None:
+    """The router in force, or ``None`` when inactive."""
+    return _router
+
+
+def route_url(url: str) -> str:
+    """Rewrite ``url`` with the router in force (unchanged when inactive or not ours)."""
+    router = _router
+    if router is None or not isinstance(url, str):
+        return url
+    new = router.rewrite(url)
+    if new is not url and _log._level is not None and _log._level <= 10:
+        _log_rewrite(url, new)
+    return new
+
+
+def route_target(scheme: str, host: str) -> Target | None:
+    """``(scheme, host, port)`` for a request to ``scheme://host``, or ``None`` to leave it."""
+    router = _router
+    if router is None or not host:
+        return None
+    return router.target(scheme, normalize_host(host))
+
+
+def _log_rewrite(old: str, new: str) -> None:
+    from .routing import split_url
+
+    a, b = split_url(old), split_url(new)
+    if a and b:
+        _log.once("debug", ("rewrite", a[2], b[2]), "redirecting %s -> %s", a[2], b[2])
+
+
+def _warn_public(host: str, kind: str) -> None:
+    _log.once(
+        "warning",
+        ("public", host),
+        "a request to public host %s is leaving the VPC: it is not redirected; add it to "
+        "DASHSCOPE_PRIVATE_HOSTS to send it through the private endpoint (or DASHSCOPE_PRIVATE_ALLOW "
+        "to silence this; DASHSCOPE_PRIVATE_STRICT=1 blocks such requests)",
+        host,
+    )
+
+
+# ------------------------------------------------------------------ activation
+
+
+def is_active() -> bool:
+    """True while a configuration (valid, or invalid and failing closed) is in force."""
+    return _router is not None
+
+
+def installed_integrations() -> tuple:
+    """Names of the integrations currently patched into their libraries."""
+    return tuple(_installed)
+
+
+def activate(endpoint: str | None = None, **overrides: Any) -> None:
+    """Activate from the environment plus explicit values; raises :class:`ConfigError` if invalid.
+
+    Explicit values are exported to ``os.environ`` so that child processes
+    (multiprocessing spawn, subprocess) go private too.
+    """
+    values = {}
+    if endpoint is not None:
+        values[ENDPOINT] = endpoint
+    for key, value in overrides.items():
+        variable = OVERRIDE_NAMES.get(key.lower())
+        if variable is None:
+            raise TypeError(f"activate() got an unexpected keyword argument {key!r}; expected one of {', '.join(sorted(OVERRIDE_NAMES))}")
+        values[variable] = value
+    with _lock:
+        config = load(os.environ, values)
+        if config is None:
+            if not (values.get(ENDPOINT) or os.environ.get(ENDPOINT)):
+                raise ConfigError(ENDPOINT, "no endpoint is configured", "pass activate(endpoint=...) or set the variable")
+            _log.once("info", "killswitch", "DASHSCOPE_PRIVATE_DISABLE is set: not activating")
+            return
+        _export_environment(values, config)
+        _apply(Router(config, on_warn=_warn_public))
+
+
+def activate_from_environment() -> bool:
+    """Start-up activation (.pth, ``.start``, ``import dashscope_private.auto``); never raises.
+
+    An invalid value prints one line to stderr and fails closed. Returns True
+    when a configuration (valid or failing) is in force.
+    """
+    global _startup_reported
+    with _lock:
+        try:
+            config = load(os.environ)
+        except ConfigError as exc:
+            if not _startup_reported:
+                _startup_reported = True
+                sys.stderr.write(
+                    f"dashscope-private: {exc} (requests to DashScope public hosts are blocked until this is fixed)\n"
+                )
+            _apply(Router.failing(exc, _fallback_hosts()))
+            return True
+        if config is None:
+            return False
+        if _router is not None and _router.config == config:
+            return True  # a second .pth pass, or auto after the .pth: nothing to do
+        _export_environment({}, config)
+        _apply(Router(config, on_warn=_warn_public))
+        return True
+
+
+def deactivate() -> None:
+    """Undo everything: integrations, hooks, exported variables. Safe to call when inactive."""
+    global _router
+    with _lock:
+        _router = None
+        finder.clear()
+        for name in list(_installed):
+            _uninstall(name)
+        for variable, previous in _saved_environ.items():
+            if previous is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = previous
+        _saved_environ.clear()
+        _log.reset_once()
+
+
+def _fallback_hosts() -> HostSet:
+    """Hosts to fail closed on when the configuration is invalid: the user's list if it parses."""
+    try:
+        return parse_hosts(os.environ.get(HOSTS, ""), HOSTS)
+    except ConfigError:
+        return parse_hosts(",".join(PUBLIC_MODEL_STUDIO_HOSTS), HOSTS)
+
+
+def _apply(router: Router) -> None:
+    global _router
+    config = router.config
+    _log.set_level(config.log_level if config else None)
+    disabled = config.disabled_integrations if config else frozenset()
+    # Uninstall integrations the new configuration disables; keep the others
+    # installed (their wrappers read the router at call time).
+    for name in list(_installed):
+        if name in disabled:
+            _uninstall(name)
+    _router = router
+    finder.clear()
+    for name, (module_name, _impl) in REGISTRY.items():
+        if name not in disabled:
+            finder.register(module_name, _make_hook(name))
+
+
+def _make_hook(name: str):  # -> Callable[[ModuleType], None]
+    def hook(module: ModuleType) -> None:
+        _install(name)
+
+    return hook
+
+
+def _install(name: str) -> None:
+    """Install one integration; failures are logged once (strict mode: raised)."""
+    with _lock:
+        if _router is None:
+            return
+        impl = None
+        try:
+            impl = __import__(REGISTRY[name][1], fromlist=["install"])
+            impl.install()
+            _installed[name] = impl
+        except Exception as exc:
+            if impl is not None:
+                try:
+                    impl.uninstall()
+                except Exception:
+                    pass
+            _installed.pop(name, None)
+            _report_failure(name, REGISTRY[name][0], exc)
+
+
+def on_import(integration: str, module_name: str, callback) -> None:  # type: ignore[no-untyped-def]
+    """Run ``callback(module)`` when ``module_name`` is imported (now, if it already is).
+
+    For submodules an integration patches lazily (openai's realtime module is
+    not imported by ``import openai``). A failure is handled like a failed
+    install: logged once, or raised in strict mode.
+    """
+
+    def guarded(module: ModuleType) -> None:
+        try:
+            callback(module)
+        except Exception as exc:
+            _report_failure(integration, module_name, exc)
+
+    finder.register(module_name, guarded)
+
+
+def _report_failure(name: str, target: str, exc: BaseException) -> None:
+    message = f"dashscope-private could not patch {target} ({type(exc).__name__}: {exc})"
+    if _router is not None and _router.config is not None and _router.config.strict:
+        raise IntegrationError(
+            message + "; DASHSCOPE_PRIVATE_STRICT=1 turns this into an error. Upgrade dashscope-private, "
+            f"or add {name} to DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS to accept the risk"
+        ) from exc
+    _log.once("warning", ("install", name, target), "%s; its requests are not redirected", message)
+
+
+def _uninstall(name: str) -> None:
+    impl = _installed.pop(name, None)
+    if impl is None:
+        return
+    try:
+        skipped = impl.uninstall()
+        if skipped:
+            _log.once("info", ("skip", name), "left wrappers re-wrapped by other code in place: %s", skipped)
+    except Exception as exc:
+        _log.once("warning", ("uninstall", name), "could not fully uninstall %s: %s", name, exc)
+
+
+def _export_environment(values: Dict[str, Any], config: Any) -> None:
+    """Make explicit values visible to child processes and exempt the endpoint from proxies."""
+    from .config import _override_text
+
+    for variable, value in values.items():
+        if value is None:
+            continue
+        _remember(variable)
+        os.environ[variable] = _override_text(value)
+    host = config.endpoint.host
+    for variable in _NO_PROXY_VARS:
+        current = os.environ.get(variable, "")
+        entries = [e.strip().lower() for e in current.split(",") if e.strip()]
+        if host not in entries and "*" not in entries:
+            _remember(variable)
+            os.environ[variable] = ",".join([*filter(None, [current.strip(", ")]), host])
+
+
+def _remember(variable: str) -> None:
+    if variable not in _saved_environ:
+        _saved_environ[variable] = os.environ.get(variable)

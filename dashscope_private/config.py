@@ -1,0 +1,405 @@
+"""Read and validate the ``DASHSCOPE_PRIVATE_*`` environment, once.
+
+Pure and I/O-free: :func:`load` takes a mapping and returns a frozen
+:class:`Config` or raises :class:`ConfigError` naming the variable. This module
+runs at interpreter start-up when the plugin is enabled, so it imports nothing
+beyond builtins (no ``re``, ``urllib``, ``dataclasses``, ``typing`` or
+``logging``); each of those would add milliseconds to every Python process.
+"""
+
+from __future__ import annotations
+
+from .errors import ConfigError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Mapping
+
+__all__ = [
+    "ENDPOINT",
+    "HOSTS",
+    "DISABLE",
+    "DISABLED_INTEGRATIONS",
+    "LOG",
+    "STRICT",
+    "OSS",
+    "ALLOW",
+    "VARIABLES",
+    "INTEGRATIONS",
+    "PUBLIC_MODEL_STUDIO_HOSTS",
+    "Endpoint",
+    "HostSet",
+    "Config",
+    "load",
+    "parse_endpoint",
+    "parse_hosts",
+    "default_hosts_for",
+]
+
+ENDPOINT = "DASHSCOPE_PRIVATE_ENDPOINT"
+HOSTS = "DASHSCOPE_PRIVATE_HOSTS"
+DISABLE = "DASHSCOPE_PRIVATE_DISABLE"
+DISABLED_INTEGRATIONS = "DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS"
+LOG = "DASHSCOPE_PRIVATE_LOG"
+STRICT = "DASHSCOPE_PRIVATE_STRICT"
+OSS = "DASHSCOPE_PRIVATE_OSS"
+ALLOW = "DASHSCOPE_PRIVATE_ALLOW"
+
+#: Every variable the plugin reads, in documentation order.
+VARIABLES = (ENDPOINT, HOSTS, DISABLE, DISABLED_INTEGRATIONS, LOG, STRICT, OSS, ALLOW)
+
+#: Names accepted by ``DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS``.
+INTEGRATIONS = ("openai", "dashscope", "requests", "httpx", "httpx2", "aiohttp", "websocket-client")
+
+#: Public Model Studio hosts: redirected when configured, otherwise warned
+#: about (or blocked in strict mode) so that nothing leaves the VPC silently.
+PUBLIC_MODEL_STUDIO_HOSTS = (
+    "dashscope.aliyuncs.com",
+    "dashscope-intl.aliyuncs.com",
+    "dashscope-us.aliyuncs.com",
+    "cn-hongkong.dashscope.aliyuncs.com",
+    "*.maas.aliyuncs.com",
+)
+
+_PRIVATELINK_SUFFIX = ".privatelink.aliyuncs.com"
+_REGION_DEFAULT_HOST = {
+    "cn-beijing": "dashscope.aliyuncs.com",
+    "cn-shanghai-finance-1": "dashscope.aliyuncs.com",
+    "ap-southeast-1": "dashscope-intl.aliyuncs.com",
+    "cn-hongkong": "cn-hongkong.dashscope.aliyuncs.com",
+}
+_FALLBACK_HOST = "dashscope.aliyuncs.com"
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+_OSS_MODES = ("", "internal", "public")
+_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+class _Frozen:
+    """Tiny immutable record: ``dataclasses`` would import ``re`` and ``inspect``."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _init(self, **values: object) -> None:
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(
+            getattr(self, n) == getattr(other, n) for n in self.__slots__
+        )
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, n) for n in self.__slots__))
+
+
+class Endpoint(_Frozen):
+    """The private endpoint: ``scheme`` is ``None`` when the user gave none."""
+
+    __slots__ = ("scheme", "host", "port")
+
+    def __init__(self, scheme: str | None, host: str, port: int | None) -> None:
+        self._init(scheme=scheme, host=host, port=port)
+
+    @property
+    def netloc(self) -> str:
+        """``host[:port]`` as it appears in a URL (IPv6 literals in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port is None else f"{host}:{self.port}"
+
+    @property
+    def is_privatelink_domain(self) -> bool:
+        """The default ``ep-*`` domain, which serves plain HTTP only."""
+        return self.host.endswith(_PRIVATELINK_SUFFIX)
+
+    def __str__(self) -> str:
+        return f"{self.scheme}://{self.netloc}" if self.scheme else self.netloc
+
+
+class HostSet(_Frozen):
+    """Exact host names plus ``*.suffix`` wildcards (which never match the bare suffix)."""
+
+    __slots__ = ("exact", "suffixes")
+
+    def __init__(self, exact: frozenset = frozenset(), suffixes: tuple = ()) -> None:
+        self._init(exact=frozenset(exact), suffixes=tuple(suffixes))
+
+    def __contains__(self, host: object) -> bool:
+        if host in self.exact:
+            return True
+        return isinstance(host, str) and any(host.endswith(s) for s in self.suffixes)
+
+    def __bool__(self) -> bool:
+        return bool(self.exact or self.suffixes)
+
+    def patterns(self) -> tuple:
+        """The set as the user would write it, sorted."""
+        return tuple(sorted(self.exact)) + tuple("*" + s for s in sorted(self.suffixes))
+
+
+class Config(_Frozen):
+    """The validated configuration. ``sources`` maps each variable to where its value came from."""
+
+    __slots__ = (
+        "endpoint",
+        "hosts",
+        "disabled_integrations",
+        "log_level",
+        "strict",
+        "oss",
+        "allow",
+        "sources",
+    )
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        hosts: HostSet,
+        disabled_integrations: frozenset = frozenset(),
+        log_level: str | None = None,
+        strict: bool = False,
+        oss: str = "",
+        allow: HostSet = HostSet(),
+        sources: tuple = (),
+    ) -> None:
+        self._init(
+            endpoint=endpoint,
+            hosts=hosts,
+            disabled_integrations=frozenset(disabled_integrations),
+            log_level=log_level,
+            strict=strict,
+            oss=oss,
+            allow=allow,
+            sources=tuple(sources),
+        )
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _normalize_dns_name(variable: str, name: str, what: str) -> str:
+    """Lower-case, IDNA-encode and validate a DNS name; drop one trailing dot."""
+    if name.endswith("."):
+        name = name[:-1]
+    if not name:
+        raise ConfigError(variable, f"the {what} is empty", "give a host name such as ep-xxxx.dashscope.cn-beijing.privatelink.aliyuncs.com")
+    if not name.isascii():
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ConfigError(variable, f"the {what} {name!r} is not a valid internationalized domain name", "use the endpoint's ASCII domain name") from None
+    name = name.lower()
+    if len(name) > 253:
+        raise ConfigError(variable, f"the {what} is longer than 253 characters")
+    for label in name.split("."):
+        if not label or len(label) > 63 or label[0] == "-" or label[-1] == "-" or not _LABEL_CHARS.issuperset(label):
+            raise ConfigError(variable, f"the {what} {name!r} is not a valid host name", "use letters, digits, '-' and '.' only")
+    return name
+
+
+def _is_ipv4(host: str) -> bool:
+    parts = host.split(".")
+    return len(parts) == 4 and all(p.isdigit() and p.isascii() for p in parts)
+
+
+def _validate_ipv4(variable: str, host: str) -> str:
+    parts = host.split(".")
+    if any(len(p) > 3 or int(p) > 255 or (len(p) > 1 and p[0] == "0") for p in parts):
+        raise ConfigError(variable, f"{host!r} is not a valid IPv4 address")
+    return host
+
+
+def _validate_ipv6(variable: str, literal: str) -> str:
+    import ipaddress  # only for bracketed literals; not on the common path
+
+    try:
+        return str(ipaddress.IPv6Address(literal))
+    except ValueError:
+        raise ConfigError(variable, f"[{literal}] is not a valid IPv6 address") from None
+
+
+def _parse_port(variable: str, text: str) -> int:
+    if not text or not (text.isascii() and text.isdigit()) or len(text) > 5 or not 0 < int(text) <= 65535:
+        raise ConfigError(variable, f"the port {text!r} is not a number from 1 to 65535")
+    return int(text)
+
+
+def parse_endpoint(value: str, variable: str = ENDPOINT) -> Endpoint:
+    """Parse ``host``, ``host:port``, ``http(s)://host[:port]`` or an IP literal; a trailing ``/`` is fine."""
+    text = value.strip()
+    if not text:
+        raise ConfigError(variable, "the value is empty", "set it to the endpoint's domain, e.g. ep-xxxx.dashscope.cn-beijing.privatelink.aliyuncs.com")
+    if any(c.isspace() for c in text):
+        raise ConfigError(variable, "the value contains whitespace", "set only the endpoint's domain")
+    if "*" in text:
+        raise ConfigError(
+            variable,
+            "the value contains '*', the masked placeholder copied from the documentation",
+            "copy the real default service domain of your endpoint from the PrivateLink console",
+        )
+    scheme = None
+    rest = text
+    if "://" in text:
+        scheme, rest = text.split("://", 1)
+        scheme = scheme.lower()
+        if scheme not in ("http", "https"):
+            raise ConfigError(variable, f"the scheme {scheme!r} is not supported", "use http:// or https:// or no scheme")
+    if rest.endswith("/"):
+        rest = rest[:-1]
+    if "@" in rest:
+        raise ConfigError(variable, "user information ('user@') is not allowed", "set only the endpoint's domain")
+    for mark, what in (("/", "a path"), ("?", "a query"), ("#", "a fragment")):
+        if mark in rest:
+            raise ConfigError(variable, f"{what} is not allowed", "set only scheme, host and port; paths such as /compatible-mode/v1 are kept from each request")
+    port_text = None
+    if rest.startswith("["):
+        close = rest.find("]")
+        if close < 0:
+            raise ConfigError(variable, "an IPv6 literal is missing its closing ']'")
+        host = _validate_ipv6(variable, rest[1:close])
+        after = rest[close + 1 :]
+        if after:
+            if not after.startswith(":"):
+                raise ConfigError(variable, f"unexpected text {after!r} after the IPv6 literal")
+            port_text = after[1:]
+    elif rest.count(":") > 1:
+        raise ConfigError(variable, "an IPv6 address must be written in brackets", "write it as [addr] or [addr]:port")
+    else:
+        host, sep, port_text_raw = rest.partition(":")
+        port_text = port_text_raw if sep else None
+        if not host:
+            raise ConfigError(variable, "the host is empty")
+        host = _validate_ipv4(variable, host) if _is_ipv4(host) else _normalize_dns_name(variable, host, "host")
+    port = _parse_port(variable, port_text) if port_text is not None else None
+    return Endpoint(scheme, host, port)
+
+
+def parse_hosts(value: str, variable: str) -> HostSet:
+    """Parse a comma-separated list of exact host names and ``*.suffix`` wildcards."""
+    exact = set()
+    suffixes = []
+    for item in value.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if "://" in item or any(c in item for c in "/?#@:") or any(c.isspace() for c in item):
+            raise ConfigError(variable, f"{item!r} is not a host name", "list bare host names such as dashscope.aliyuncs.com, comma-separated")
+        if item.startswith("*."):
+            suffix = _normalize_dns_name(variable, item[2:], "wildcard suffix")
+            if "." not in suffix:
+                raise ConfigError(variable, f"the wildcard {item!r} is too broad", "name at least a registered domain, e.g. *.maas.aliyuncs.com")
+            suffixes.append("." + suffix)
+        elif "*" in item:
+            raise ConfigError(variable, f"{item!r}: '*' is only allowed as a leading '*.'")
+        else:
+            exact.add(_normalize_dns_name(variable, item, "host"))
+    if not exact and not suffixes:
+        raise ConfigError(variable, "the list names no host", "give at least one host, e.g. dashscope.aliyuncs.com")
+    return HostSet(frozenset(exact), tuple(sorted(set(suffixes))))
+
+
+def _parse_bool(variable: str, value: str) -> bool:
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise ConfigError(variable, f"{value!r} is not a boolean", "use 1 or 0")
+
+
+def _parse_integrations(variable: str, value: str) -> frozenset:
+    names = set()
+    for item in value.split(","):
+        name = item.strip().lower().replace("_", "-")
+        if not name:
+            continue
+        if name not in INTEGRATIONS:
+            raise ConfigError(variable, f"unknown integration {item.strip()!r}", "choose from " + ", ".join(INTEGRATIONS))
+        names.add(name)
+    return frozenset(names)
+
+
+def _parse_choice(variable: str, value: str, choices: tuple) -> str:
+    v = value.strip().lower()
+    if v not in choices:
+        raise ConfigError(variable, f"{value!r} is not one of " + ", ".join(c for c in choices if c), "")
+    return v
+
+
+def default_hosts_for(endpoint: Endpoint) -> tuple:
+    """The public host to redirect, inferred from the endpoint's region.
+
+    Returns ``(host, region)``; ``region`` is ``None`` when nothing was recognised
+    (an IP literal or a custom DNS name), in which case the Beijing host is used.
+    """
+    for label in endpoint.host.split("."):
+        region = label[4:] if label.startswith("vpc-") else label
+        if region in _REGION_DEFAULT_HOST:
+            return _REGION_DEFAULT_HOST[region], region
+    return _FALLBACK_HOST, None
+
+
+def is_enabled(environ: Mapping[str, str]) -> bool:
+    """The cheap start-up test: is the endpoint variable set (to anything non-empty)?"""
+    return bool(environ.get(ENDPOINT))
+
+
+def load(environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> Config | None:
+    """Build the configuration from ``environ`` plus ``activate()`` overrides.
+
+    Returns ``None`` when the plugin is off (endpoint unset or empty, or the
+    kill switch set). Raises :class:`ConfigError` on any invalid value.
+    """
+    values = {}
+    sources = {}
+    for name in VARIABLES:
+        if name in environ:
+            values[name] = environ[name]
+            sources[name] = "environment"
+    for name, value in (overrides or {}).items():
+        if value is None:
+            continue
+        values[name] = _override_text(value)
+        sources[name] = "activate()"
+
+    if _parse_bool(DISABLE, values.get(DISABLE, "")):
+        return None
+    endpoint_text = values.get(ENDPOINT, "")
+    if not endpoint_text:
+        return None
+    endpoint = parse_endpoint(endpoint_text)
+    if values.get(HOSTS, "").strip():
+        hosts = parse_hosts(values[HOSTS], HOSTS)
+    else:
+        host, region = default_hosts_for(endpoint)
+        hosts = HostSet(frozenset([host]))
+        sources[HOSTS] = f"default (inferred from region {region})" if region else "default (no region recognised in the endpoint)"
+    allow = parse_hosts(values[ALLOW], ALLOW) if values.get(ALLOW, "").strip() else HostSet()
+    log_text = values.get(LOG, "").strip()
+    return Config(
+        endpoint=endpoint,
+        hosts=hosts,
+        disabled_integrations=_parse_integrations(DISABLED_INTEGRATIONS, values.get(DISABLED_INTEGRATIONS, "")),
+        log_level=_parse_choice(LOG, log_text, _LOG_LEVELS) if log_text else None,
+        strict=_parse_bool(STRICT, values.get(STRICT, "")),
+        oss=_parse_choice(OSS, values.get(OSS, ""), _OSS_MODES),
+        allow=allow,
+        sources=tuple(sorted(sources.items())),
+    )
+
+
+def _override_text(value: Any) -> str:
+    """Turn an ``activate(**overrides)`` value into the text the variable would hold."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ",".join(str(v) for v in value)
+    return str(value)

@@ -1,0 +1,45 @@
+"""Exception types of dashscope-private.
+
+Kept in their own stdlib-free module so that the start-up path can raise and
+catch them without importing anything else.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DashscopePrivateError", "ConfigError", "PublicEgressBlocked"]
+
+
+class DashscopePrivateError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ConfigError(DashscopePrivateError, ValueError):
+    """A ``DASHSCOPE_PRIVATE_*`` value is invalid.
+
+    The message names the variable, says what is wrong and how to fix it, and
+    never echoes a secret. While the configuration is invalid, requests to
+    DashScope public hosts raise this error instead of leaving the VPC.
+    """
+
+    def __init__(self, variable: str, problem: str, fix: str = "") -> None:
+        self.variable = variable
+        self.problem = problem
+        self.fix = fix
+        message = f"{variable}: {problem}"
+        if fix:
+            message += f"; {fix}"
+        super().__init__(message)
+
+
+class PublicEgressBlocked(DashscopePrivateError, RuntimeError):
+    """A request to a public Model Studio host was stopped before any connection.
+
+    Raised in strict mode (``DASHSCOPE_PRIVATE_STRICT=1``) for public hosts that
+    are not being redirected, before any DNS lookup or connection is made.
+    """
+
+    def __init__(self, host: str, url: str, hint: str) -> None:
+        self.host = host
+        self.url = url
+        self.hint = hint
+        super().__init__(f"dashscope-private blocked a request to public host {host!r}: {hint}")

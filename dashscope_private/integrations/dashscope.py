@@ -1,0 +1,105 @@
+"""DashScope SDK (1.14+ and 2.x): its base URL globals and the 2.x ``Client`` show the private endpoint.
+
+The SDK reads ``dashscope.base_http_api_url``, ``base_websocket_api_url`` and
+``base_compatible_api_url`` as module attributes at call time, and
+``set_region()`` rebinds them with ``global`` statements that write the module
+``__dict__`` directly (bypassing any ``__setattr__``). So the module's class is
+swapped for a subclass whose data descriptors rewrite on *read*: whatever was
+stored, by import-time ``DASHSCOPE_HTTP_BASE_URL``, user code or
+``set_region()``, reads back private. The stored value is left as the user
+set it, so uninstalling shows it again.
+
+The 2.x ``Client`` resolves a frozen ``Config`` once per construction (and
+again in ``with_options``) through ``dashscope.v2.client.resolve_config``;
+its URLs are rewritten there.
+
+Everything this module does not see (per-call ``base_address=``, URLs captured
+by tts_v2 or MultiModalDialog at construction, the hard-coded realtime URL of
+``qwen_omni``/``qwen_tts_realtime``, OSS uploads) is caught by the transport
+integrations underneath.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from types import ModuleType
+
+from .._patching import Patcher
+from .._runtime import on_import
+from ..errors import DashscopePrivateError
+from ._urls import rewrite_str
+
+__all__ = ["install", "uninstall"]
+
+GLOBALS = ("base_http_api_url", "base_websocket_api_url", "base_compatible_api_url")
+_CONFIG_URL_FIELDS = ("base_url", "protocol_base_url", "configured_base_url")
+
+_patcher = Patcher("dashscope")
+_swapped: list = []  # [(module, original class, our class)]
+
+
+def _global_property(name: str) -> property:
+    def get(module: ModuleType) -> object:
+        value = module.__dict__[name]
+        try:
+            return rewrite_str(value)
+        except DashscopePrivateError:
+            # Reading a setting must not raise; the transport hooks refuse the request itself.
+            return value
+
+    def set_(module: ModuleType, value: object) -> None:
+        module.__dict__[name] = value
+
+    def delete(module: ModuleType) -> None:
+        del module.__dict__[name]
+
+    return property(get, set_, delete, f"dashscope.{name}, pointed at the private endpoint by dashscope-private")
+
+
+def _swap_module_class(module: ModuleType) -> None:
+    if any(entry[0] is module for entry in _swapped):
+        return
+    names = [name for name in GLOBALS if name in module.__dict__]
+    if not names:
+        raise AttributeError("dashscope has none of " + ", ".join(GLOBALS))
+    original = type(module)
+    namespace = {name: _global_property(name) for name in names}
+    namespace["__module__"] = __name__
+    private = type("DashscopePrivateModule", (original,), namespace)
+    module.__class__ = private
+    _swapped.append((module, original, private))
+
+
+def _rewrite_config(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
+    config = wrapped(*args, **kwargs)
+    changes = {}
+    for field in _CONFIG_URL_FIELDS:
+        value = getattr(config, field, None)
+        if isinstance(value, str):
+            try:
+                new = rewrite_str(value)
+            except DashscopePrivateError:
+                continue
+            if new is not value:
+                changes[field] = new
+    return dataclasses.replace(config, **changes) if changes else config
+
+
+def _patch_v2_client(module: ModuleType) -> None:
+    _patcher.wrap(module, "resolve_config", _rewrite_config)
+
+
+def install() -> None:
+    import dashscope
+
+    _swap_module_class(dashscope)
+    # dashscope 2.x only; imported by ``import dashscope`` today, hooked lazily to be safe.
+    on_import("dashscope", "dashscope.v2.client", _patch_v2_client)
+
+
+def uninstall() -> list:
+    while _swapped:
+        module, original, private = _swapped.pop()
+        if type(module) is private:
+            module.__class__ = original
+    return _patcher.undo()
