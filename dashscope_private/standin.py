@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["StandIn", "Record"]
 
-_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0E85B11B"
+_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 REPLY_TEXT = "Hello from the private endpoint stand-in."
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .._runtime import route_target, route_url
 
-__all__ = ["rewrite_str", "rewrite_httpx_url", "rewrite_yarl_url", "rewrite_any"]
+__all__ = ["rewrite_str", "rewrite_httpx_url", "rewrite_yarl_url", "names_redirected_host"]
 
 rewrite_str = route_url
 
@@ -36,10 +36,15 @@ def rewrite_yarl_url(url):  # type: ignore[no-untyped-def]
     return new.with_port(port)
 
 
-def rewrite_any(url, url_type=None):  # type: ignore[no-untyped-def]
-    """Strings are rewritten as strings; objects of ``url_type`` with ``rewrite_httpx_url``."""
-    if isinstance(url, str):
-        return route_url(url)
-    if url_type is not None and isinstance(url, url_type):
-        return rewrite_httpx_url(url)
-    return url
+def names_redirected_host(host_header: str) -> bool:
+    """True when a ``Host`` header value (``host[:port]``) names a host being redirected."""
+    from ..errors import DashscopePrivateError
+    from ..routing import split_url
+
+    parts = split_url("http://" + host_header.strip())
+    if parts is None:
+        return False
+    try:
+        return route_target("http", parts[2]) is not None
+    except DashscopePrivateError:
+        return False

@@ -10,7 +10,7 @@ header and SNI from the rewritten URL.
 from __future__ import annotations
 
 from .._patching import Patcher
-from ._urls import rewrite_str
+from ._urls import names_redirected_host, rewrite_str
 
 __all__ = ["install", "uninstall"]
 
@@ -35,8 +35,11 @@ def _send(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
         new = rewrite_str(url)
         if new is not url:
             request.url = new
-            if "Host" in request.headers:
-                del request.headers["Host"]
+        host_header = request.headers.get("Host")
+        if host_header and names_redirected_host(host_header):
+            # Headers are prepared after the URL, so a Host header copied from the
+            # public request survives; without it urllib3 derives the new host.
+            del request.headers["Host"]
     return wrapped(*args, **kwargs)
 
 

@@ -2,6 +2,9 @@
 
 ``WebSocketApp.run_forever`` and ``create_connection`` both end there; the
 handshake's Host header, SNI and the ``no_proxy`` check follow the new URL.
+``WebSocketApp`` also chooses its (SSL or plain) dispatcher from its own
+``url`` attribute, so ``run_forever`` rewrites that first: a ``wss://`` public
+URL sent to a plain ``ws://`` endpoint must not get the SSL dispatcher.
 """
 
 from __future__ import annotations
@@ -22,10 +25,18 @@ def _connect(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
     return wrapped(*args, **kwargs)
 
 
+def _run_forever(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
+    url = getattr(instance, "url", None)
+    if isinstance(url, str):
+        instance.url = rewrite_str(url)
+    return wrapped(*args, **kwargs)
+
+
 def install() -> None:
     import websocket
 
     _patcher.wrap(websocket.WebSocket, "connect", _connect)
+    _patcher.wrap(websocket.WebSocketApp, "run_forever", _run_forever)
 
 
 def uninstall() -> list:

@@ -1,0 +1,69 @@
+"""Shared fixtures: the stand-in endpoint, the proxy trap, activation and environment isolation."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+import dashscope_private
+from dashscope_private import _log, _runtime
+from dashscope_private.standin import StandIn
+
+sys.path.insert(0, os.path.dirname(__file__))
+from trap import Trap  # noqa: E402
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+LOOPBACK_NO_PROXY = "127.0.0.1,localhost,::1"
+
+_TRAP = Trap()
+# Set before any HTTP library reads the environment, and inherited by every
+# subprocess the tests start: nothing unredirected can leave loopback.
+for _name in PROXY_VARIABLES:
+    os.environ[_name] = _TRAP.url
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = LOOPBACK_NO_PROXY
+for _name in list(os.environ):
+    if _name.startswith("DASHSCOPE_PRIVATE_") or _name in ("OPENAI_BASE_URL", "DASHSCOPE_HTTP_BASE_URL", "DASHSCOPE_WEBSOCKET_BASE_URL"):
+        del os.environ[_name]
+os.environ.setdefault("DASHSCOPE_API_KEY", "sk-test-dashscope")
+os.environ.setdefault("OPENAI_API_KEY", "sk-test-openai")
+
+
+@pytest.fixture(scope="session")
+def trap() -> Trap:
+    return _TRAP
+
+
+@pytest.fixture(autouse=True)
+def _nothing_escapes_and_state_is_reset():
+    """Every test: starts and ends inactive, and nothing may reach the trap unless the test took it."""
+    _TRAP.take()
+    yield
+    dashscope_private.deactivate()
+    _log.reset_once()
+    leaked = _TRAP.take()
+    assert not leaked, f"requests escaped to the proxy trap (they would have left the VPC): {leaked}"
+
+
+@pytest.fixture
+def standin():
+    with StandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def private(standin):
+    """Activated with the stand-in as the endpoint (http, loopback); yields the stand-in."""
+    dashscope_private.activate(standin.url)
+    yield standin
+    dashscope_private.deactivate()
+
+
+def only_hosts(records) -> set:
+    return {r.host for r in records}
+
+
+@pytest.fixture
+def installed():
+    return _runtime.installed_integrations

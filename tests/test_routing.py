@@ -1,0 +1,204 @@
+"""The routing core: exact host matching, scheme policy, byte-for-byte preservation, fail closed."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dashscope_private.config import ENDPOINT, load, parse_endpoint
+from dashscope_private.errors import ConfigError, PublicEgressBlocked
+from dashscope_private.routing import Router, split_url
+
+EP = "ep-abc.dashscope.cn-beijing.privatelink.aliyuncs.com"
+
+
+def router(endpoint=EP, **env):
+    environ = {ENDPOINT: endpoint}
+    environ.update({f"DASHSCOPE_PRIVATE_{k.upper()}": v for k, v in env.items()})
+    return Router(load(environ))
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("https://dashscope.aliyuncs.com/compatible-mode/v1", f"http://{EP}/compatible-mode/v1"),
+        ("https://dashscope.aliyuncs.com/api/v1/services/aigc/text-generation/generation", f"http://{EP}/api/v1/services/aigc/text-generation/generation"),
+        ("wss://dashscope.aliyuncs.com/api-ws/v1/inference", f"ws://{EP}/api-ws/v1/inference"),
+        ("wss://dashscope.aliyuncs.com/api-ws/v1/realtime?model=qwen-omni-turbo-realtime", f"ws://{EP}/api-ws/v1/realtime?model=qwen-omni-turbo-realtime"),
+        ("HTTPS://DashScope.AliyunCS.com/x", f"http://{EP}/x"),
+        ("https://dashscope.aliyuncs.com./x", f"http://{EP}/x"),
+        ("https://dashscope.aliyuncs.com:443/x", f"http://{EP}/x"),
+        ("https://dashscope.aliyuncs.com", f"http://{EP}"),
+        ("https://dashscope.aliyuncs.com?q=1#f", f"http://{EP}?q=1#f"),
+        ("https://user:pw@dashscope.aliyuncs.com/x", f"http://user:pw@{EP}/x"),
+        ("https://dashscope.aliyuncs.com/a%2Fb?x=%E4%BD%A0&&y#frag/../", f"http://{EP}/a%2Fb?x=%E4%BD%A0&&y#frag/../"),
+    ],
+)
+def test_public_urls_go_private(url, expected):
+    assert router().rewrite(url) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://dashscope.aliyuncs.com.evil.example/v1",
+        "https://xdashscope.aliyuncs.com/v1",
+        "https://dashscope.aliyuncs.com@evil.example/v1",
+        "https://evil.example/?next=https://dashscope.aliyuncs.com/",
+        "https://evil.example/dashscope.aliyuncs.com",
+        "https://evil.example#@dashscope.aliyuncs.com",
+        "https://api.openai.com/v1",
+        "http://localhost:8000/v1",
+        "https://dashscope.aliyuncs.com\\@evil.example/",
+        "ftp://dashscope.aliyuncs.com/x",
+        "dashscope.aliyuncs.com/x",
+        "/compatible-mode/v1",
+        "",
+        f"http://{EP}/compatible-mode/v1",
+    ],
+)
+def test_everything_else_is_left_alone(url):
+    assert router().rewrite(url) is url
+
+
+def test_scheme_policy():
+    # explicit scheme wins
+    assert router("https://" + EP).rewrite("https://dashscope.aliyuncs.com/x") == f"https://{EP}/x"
+    assert router("https://" + EP).rewrite("wss://dashscope.aliyuncs.com/x") == f"wss://{EP}/x"
+    assert router("http://vpc-cn-beijing.dashscope.aliyuncs.com").rewrite("https://dashscope.aliyuncs.com/x") == "http://vpc-cn-beijing.dashscope.aliyuncs.com/x"
+    # a custom domain without scheme keeps the original (HTTPS stays HTTPS, ws stays ws)
+    custom = router("vpc-cn-beijing.dashscope.aliyuncs.com")
+    assert custom.rewrite("https://dashscope.aliyuncs.com/x") == "https://vpc-cn-beijing.dashscope.aliyuncs.com/x"
+    assert custom.rewrite("wss://dashscope.aliyuncs.com/x") == "wss://vpc-cn-beijing.dashscope.aliyuncs.com/x"
+    assert custom.rewrite("http://dashscope.aliyuncs.com/x") == "http://vpc-cn-beijing.dashscope.aliyuncs.com/x"
+    # the custom domain is itself under dashscope.aliyuncs.com: never rewritten twice
+    both = router("vpc-cn-beijing.dashscope.aliyuncs.com", hosts="dashscope.aliyuncs.com,*.dashscope.aliyuncs.com")
+    assert both.rewrite("https://vpc-cn-beijing.dashscope.aliyuncs.com/x") == "https://vpc-cn-beijing.dashscope.aliyuncs.com/x"
+
+
+def test_ports_and_ipv6_endpoints():
+    assert router("10.0.0.5:8080").rewrite("https://dashscope.aliyuncs.com/x") == "https://10.0.0.5:8080/x"
+    assert router("http://[::1]:9000").rewrite("wss://dashscope.aliyuncs.com/x") == "ws://[::1]:9000/x"
+    assert router("http://[::1]:9000").target("https", "dashscope.aliyuncs.com") == ("http", "::1", 9000)
+
+
+def test_ipv6_literal_urls_are_parsed_not_matched():
+    assert router().rewrite("https://[::1]:8080/x") == "https://[::1]:8080/x"
+    assert split_url("https://[::1]:8080/x")[2] == "::1"
+
+
+def test_only_configured_hosts():
+    r = router(hosts="dashscope-intl.aliyuncs.com")
+    assert r.rewrite("https://dashscope-intl.aliyuncs.com/x") == f"http://{EP}/x"
+    assert r.rewrite("https://dashscope.aliyuncs.com/x") == "https://dashscope.aliyuncs.com/x"  # warned, not rewritten
+
+
+def test_wildcard_hosts():
+    r = router(hosts="*.maas.aliyuncs.com")
+    assert r.rewrite("https://ws-1.cn-beijing.maas.aliyuncs.com/api/v1") == f"http://{EP}/api/v1"
+    assert r.rewrite("https://maas.aliyuncs.com/api/v1") == "https://maas.aliyuncs.com/api/v1"
+
+
+def test_strict_blocks_unredirected_public_hosts_before_connecting():
+    r = router(strict="1")
+    for host in ["dashscope-intl.aliyuncs.com", "dashscope-us.aliyuncs.com", "cn-hongkong.dashscope.aliyuncs.com", "ws1.cn-beijing.maas.aliyuncs.com"]:
+        with pytest.raises(PublicEgressBlocked) as info:
+            r.rewrite(f"https://{host}/api/v1")
+        assert info.value.host == host
+        assert "DASHSCOPE_PRIVATE_HOSTS" in str(info.value) and "DASHSCOPE_PRIVATE_ALLOW" in str(info.value)
+    assert r.rewrite("https://dashscope.aliyuncs.com/x") == f"http://{EP}/x"
+    assert r.rewrite("https://api.openai.com/x") == "https://api.openai.com/x"
+
+
+def test_allow_list_permits_named_hosts_in_strict_mode():
+    r = router(strict="1", allow="dashscope-us.aliyuncs.com")
+    assert r.rewrite("https://dashscope-us.aliyuncs.com/x") == "https://dashscope-us.aliyuncs.com/x"
+
+
+def test_non_strict_warns_once_per_host():
+    warned = []
+    r = Router(load({ENDPOINT: EP}), on_warn=lambda host, kind: warned.append(host))
+    assert r.rewrite("https://dashscope-intl.aliyuncs.com/x") == "https://dashscope-intl.aliyuncs.com/x"
+    assert warned == ["dashscope-intl.aliyuncs.com"]
+
+
+def test_oss_uploads():
+    oss = "https://dashscope-file-mgr.oss-cn-beijing.aliyuncs.com/"
+    with pytest.raises(PublicEgressBlocked, match="DASHSCOPE_PRIVATE_OSS=internal"):
+        router(strict="1").rewrite(oss)
+    assert router(strict="1", oss="internal").rewrite(oss) == "https://dashscope-file-mgr.oss-cn-beijing-internal.aliyuncs.com/"
+    assert router(oss="internal").rewrite("https://my-bucket.oss-cn-beijing.aliyuncs.com/k") == "https://my-bucket.oss-cn-beijing.aliyuncs.com/k"
+    assert router(strict="1", oss="public").rewrite(oss) == oss
+    assert router(strict="1", allow="dashscope-file-mgr.oss-cn-beijing.aliyuncs.com").rewrite(oss) == oss
+
+
+def test_invalid_configuration_fails_closed_with_the_same_message():
+    try:
+        parse_endpoint("ep-2zei6917b47eed******.dashscope.cn-beijing.privatelink.aliyuncs.com")
+    except ConfigError as exc:
+        error = exc
+    r = Router.failing(error)
+    for host in ["dashscope.aliyuncs.com", "dashscope-intl.aliyuncs.com", "x.cn-beijing.maas.aliyuncs.com"]:
+        with pytest.raises(ConfigError) as info:
+            r.rewrite(f"https://{host}/api/v1")
+        assert str(info.value) == str(error)
+    assert r.rewrite("https://api.openai.com/v1") == "https://api.openai.com/v1"
+
+
+# ------------------------------------------------------------------ properties
+
+label = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12).filter(lambda s: not s.startswith("-") and not s.endswith("-"))
+hostname = st.lists(label, min_size=1, max_size=5).map(".".join)
+tricky_host = st.one_of(
+    hostname,
+    st.sampled_from(["dashscope.aliyuncs.com", "DASHSCOPE.ALIYUNCS.COM", "dashscope.aliyuncs.com.", "dashscope-intl.aliyuncs.com", EP]),
+    hostname.map(lambda h: h + ".dashscope.aliyuncs.com"),
+    hostname.map(lambda h: "dashscope.aliyuncs.com." + h),
+    hostname.map(lambda h: h + "dashscope.aliyuncs.com"),
+)
+url_tail = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+any_url = st.builds(
+    lambda scheme, userinfo, host, port, tail: f"{scheme}://{userinfo}{host}{port}{tail}",
+    st.sampled_from(["http", "https", "ws", "wss", "HTTPS", "ftp"]),
+    st.sampled_from(["", "u:p@", "dashscope.aliyuncs.com@", "a@b@"]),
+    tricky_host,
+    st.sampled_from(["", ":443", ":8080", ":"]),
+    st.one_of(st.just(""), url_tail.map(lambda t: "/" + t), url_tail.map(lambda t: "?" + t), url_tail.map(lambda t: "#" + t)),
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(any_url, st.text(max_size=60)))
+def test_never_misroutes(url):
+    """Any URL either stays exactly as it was or goes to the endpoint, only for a configured host."""
+    r = router()
+    new = r.rewrite(url)
+    if new == url:
+        return
+    parts = split_url(url)
+    assert parts is not None and parts[2] == "dashscope.aliyuncs.com"
+    new_parts = split_url(new)
+    assert new_parts[2] == EP
+    # only scheme and authority changed; the rest is byte for byte
+    assert new[new_parts[4]:] == url[parts[4]:]
+    assert new_parts[1] == parts[1]  # userinfo kept
+    # idempotent: a private URL is never rewritten twice
+    assert r.rewrite(new) == new
+
+
+@settings(max_examples=500, deadline=None)
+@given(any_url)
+def test_rewrite_matches_a_reference_parser(url):
+    """Our fast parser agrees with urllib on which host a URL names, wherever urllib is unambiguous."""
+    from urllib.parse import urlsplit
+
+    parts = split_url(url)
+    if parts is None:
+        return
+    try:
+        expected = urlsplit(url).hostname
+    except ValueError:
+        return
+    if expected is not None:
+        assert parts[2] == expected.rstrip(".") or parts[2] == expected
