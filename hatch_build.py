@@ -12,6 +12,8 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 STARTUP_FILES = ("dashscope_private.pth", "dashscope_private.start")
+#: The guide's programs that ``dashscope-private demo`` runs unchanged.
+DEMO_EXAMPLES = ("guide_openai.py", "guide_dashscope.py", "guide_http.py")
 
 
 class StartupFilesHook(BuildHookInterface):
@@ -22,3 +24,6 @@ class StartupFilesHook(BuildHookInterface):
             source = os.path.join(self.root, "activation", name)
             build_data.setdefault("force_include", {})[source] = name
             build_data.setdefault("force_include_editable", {})[source] = name
+        for name in DEMO_EXAMPLES:
+            source = os.path.join(self.root, "examples", name)
+            build_data.setdefault("force_include", {})[source] = f"dashscope_private/_examples/{name}"

@@ -260,11 +260,11 @@ def parse_importtime(stderr: str) -> dict:
     for line in stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue
-        _, self_us, cumulative, name = (part for part in [line[:12]] + line[12:].split("|", 2))
+        self_us, cumulative, name = line[len("import time:"):].split("|", 2)
         total += int(self_us)
-        stripped = name.rstrip()
-        depth = (len(stripped) - len(stripped.lstrip())) // 2
-        modules[stripped.strip()] = (int(self_us), int(cumulative), depth)
+        name = name.rstrip()
+        depth = (len(name) - len(name.lstrip()) - 1) // 2  # one space after "|", then two per level
+        modules[name.strip()] = (int(self_us), int(cumulative), depth)
     return {"importtime_total": total / 1e6, "importtime_modules": modules}
 
 

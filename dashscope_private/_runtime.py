@@ -97,7 +97,12 @@ def route_target(scheme: str, host: str) -> Target | None:
     router = _router
     if router is None or not host:
         return None
-    return router.target(scheme, normalize_host(host))
+    target = router.target(scheme, normalize_host(host))
+    if target is not None and _log._level is not None and _log._level <= 10:
+        new_scheme, new_host, port = target
+        netloc = f"[{new_host}]" if ":" in new_host else new_host
+        _log.once("debug", ("rewrite", scheme, host, target), "redirecting %s://%s -> %s://%s%s", scheme, host, new_scheme, netloc, f":{port}" if port else "")
+    return target
 
 
 def _log_rewrite(old: str, new: str) -> None:
@@ -105,7 +110,8 @@ def _log_rewrite(old: str, new: str) -> None:
 
     a, b = split_url(old), split_url(new)
     if a and b:
-        _log.once("debug", ("rewrite", a[2], b[2]), "redirecting %s -> %s", a[2], b[2])
+        source, target = old[: a[4]], new[: b[4]]
+        _log.once("debug", ("rewrite", source, target), "redirecting %s -> %s", source, target)
 
 
 def _warn_public(host: str, kind: str) -> None:

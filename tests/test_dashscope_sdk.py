@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 
 import pytest
 
@@ -284,14 +283,13 @@ def test_qwen_omni_realtime(private):
 
 
 @pytest.mark.skipif(not hasattr(dashscope, "Client"), reason=_lacks("Client (2.x)"))
+@pytest.mark.filterwarnings("ignore:no workspace configured:UserWarning")  # the legacy-gateway default warns
 def test_v2_client_and_with_options(private, monkeypatch):
     for name in ("DASHSCOPE_BASE_URL", "DASHSCOPE_HTTP_BASE_URL", "DASHSCOPE_WORKSPACE"):
         monkeypatch.delenv(name, raising=False)
     expected = private.url + "/api/v1"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the legacy-gateway default warns
-        client = dashscope.Client(api_key="sk-test-dashscope")
-        explicit = dashscope.Client(api_key="sk-test-dashscope", base_url=PUBLIC_HTTP)
+    client = dashscope.Client(api_key="sk-test-dashscope")
+    explicit = dashscope.Client(api_key="sk-test-dashscope", base_url=PUBLIC_HTTP)
     try:
         assert client._config.base_url == client.config.base_url == expected
         assert client.config.protocol_base_url == expected
