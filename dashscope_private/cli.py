@@ -335,6 +335,8 @@ def run(args: argparse.Namespace) -> int:
         )
     try:
         if os.name == "posix":
+            sys.stdout.flush()
+            sys.stderr.flush()
             executable = shutil.which(command[0], path=env.get("PATH")) or command[0]
             os.execvpe(executable, command, env)
         return subprocess.call(command, env=env)

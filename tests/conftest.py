@@ -17,6 +17,9 @@ from trap import Trap  # noqa: E402
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 LOOPBACK_NO_PROXY = "127.0.0.1,localhost,::1"
 
+#: The environment as the machine gave it, for tool subprocesses (uv, pip) that need the registry.
+ORIGINAL_ENVIRON = dict(os.environ)
+
 _TRAP = Trap()
 # Set before any HTTP library reads the environment, and inherited by every
 # subprocess the tests start: nothing unredirected can leave loopback.

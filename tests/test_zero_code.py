@@ -1,0 +1,249 @@
+"""Zero-code activation as a user meets it.
+
+Build the wheel, install it into a fresh venv next to the same SDK versions
+this test run uses, and run unchanged programs (the guide's examples with
+their pre-migration public URLs) in subprocesses with only the environment
+set. The proxy trap variables are inherited, so a program that failed to go
+private would hit the trap on loopback, never the internet.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from importlib import metadata
+
+import pytest
+
+from conftest import ORIGINAL_ENVIRON
+from dashscope_private.standin import REPLY_TEXT
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = os.path.join(ROOT, "examples")
+MASKED = "ep-2zei6917b47eed******.dashscope.cn-beijing.privatelink.aliyuncs.com"
+HEAVY_MODULES = ("wrapt", "openai", "dashscope", "requests", "httpx", "httpx2", "aiohttp", "websocket", "logging", "asyncio")
+
+pytestmark = pytest.mark.slow
+
+
+def _installed(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _uv() -> list:
+    uv = shutil.which("uv")
+    if uv:
+        return [uv]
+    pytest.skip("uv is needed to build venvs quickly (pip install uv)")
+
+
+def _tool(*args: str, timeout: int = 600) -> None:
+    """Run uv with the machine's own environment (it needs the package registry, not the trap)."""
+    subprocess.run(_uv() + list(args), check=True, timeout=timeout, env=ORIGINAL_ENVIRON)
+
+
+def _venv(path: str, packages: list) -> str:
+    _tool("venv", "-q", "-p", sys.executable, path, timeout=120)
+    python = os.path.join(path, "bin", "python")
+    if packages:
+        _tool("pip", "install", "-q", "-p", python, *packages)
+    return python
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("wheel")
+    _tool("build", "-q", "--wheel", "-o", str(out), ROOT, timeout=300)
+    (path,) = glob.glob(str(out / "*.whl"))
+    return path
+
+
+def _sdk_pins() -> list:
+    """The SDKs at exactly the versions this test run uses, so each CI leg tests its own matrix."""
+    pins = []
+    for dist in ("openai", "dashscope", "requests", "httpx", "httpx2", "aiohttp", "websocket-client", "websockets", "wrapt", "tomli"):
+        version = _installed(dist)
+        if version:
+            pins.append(f"{dist}=={version}")
+    return pins
+
+
+@pytest.fixture(scope="session")
+def user_venv(wheel, tmp_path_factory) -> str:
+    """A fresh venv with the wheel and the SDKs, as `pip install dashscope-private` would leave it."""
+    return _venv(str(tmp_path_factory.mktemp("venv") / "user"), [wheel, *_sdk_pins()])
+
+
+@pytest.fixture(scope="session")
+def plain_venv(tmp_path_factory) -> str:
+    """A venv with the SDKs but without dashscope-private."""
+    return _venv(str(tmp_path_factory.mktemp("venv") / "plain"), [p for p in _sdk_pins() if not p.startswith("wrapt")])
+
+
+def run(python: str, *args: str, env: dict | None = None, cwd: str | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE_PRIVATE_") and k != "PYTHONPATH"}
+    clean.update(env or {})
+    return subprocess.run([python, *args], env=clean, cwd=cwd or ROOT + "/tests", capture_output=True, text=True, timeout=timeout)
+
+
+def site_packages(python: str) -> str:
+    return subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_wheel_ships_the_startup_files(user_venv):
+    purelib = site_packages(user_venv)
+    pth = open(os.path.join(purelib, "dashscope_private.pth")).read()
+    assert pth.count("\n") == 1 and pth.startswith("import os;")
+    assert open(os.path.join(purelib, "dashscope_private.start")).read().strip() == "dashscope_private._boot:boot"
+    assert os.path.isfile(os.path.join(purelib, "dashscope_private", "py.typed"))
+
+
+def test_unset_variable_does_nothing(user_venv):
+    result = run(user_venv, "-c", f"import sys; print(sorted(m for m in {HEAVY_MODULES + ('dashscope_private',)!r} if m in sys.modules))")
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.strip() == "[]"
+
+
+def test_set_variable_imports_nothing_heavy_at_startup(user_venv, standin):
+    code = f"import sys; print(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules), 'dashscope_private._runtime' in sys.modules)"
+    result = run(user_venv, "-c", code, env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url})
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.strip() == "[] True"
+
+
+@pytest.mark.skipif(not _installed("openai"), reason="openai not installed in this run")
+def test_guide_openai_example_goes_private(user_venv, standin):
+    result = run(user_venv, os.path.join(EXAMPLES, "guide_openai.py"), env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url})
+    assert result.returncode == 0, result.stderr
+    assert REPLY_TEXT in result.stdout
+    assert [(r.path, r.host) for r in standin.records] == [("/compatible-mode/v1/chat/completions", standin.netloc)]
+
+
+@pytest.mark.skipif(not _installed("dashscope"), reason="dashscope not installed in this run")
+def test_guide_dashscope_example_goes_private(user_venv, standin):
+    result = run(user_venv, os.path.join(EXAMPLES, "guide_dashscope.py"), env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url})
+    assert result.returncode == 0, result.stderr
+    assert REPLY_TEXT in result.stdout
+    assert [(r.path, r.host) for r in standin.records] == [("/api/v1/services/aigc/text-generation/generation", standin.netloc)]
+
+
+def test_guide_curl_call_with_requests_goes_private(user_venv, standin):
+    result = run(user_venv, os.path.join(EXAMPLES, "guide_http.py"), env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("200 " + REPLY_TEXT)
+    assert [r.host for r in standin.records] == [standin.netloc]
+
+
+def test_invalid_value_one_line_and_fails_closed(user_venv, standin, trap):
+    env = {"DASHSCOPE_PRIVATE_ENDPOINT": MASKED}
+    started = run(user_venv, "-c", "pass", env=env)
+    assert started.returncode == 0
+    lines = started.stderr.splitlines()
+    assert len(lines) == 1, started.stderr
+    assert lines[0].startswith("dashscope-private: DASHSCOPE_PRIVATE_ENDPOINT: ") and "masked placeholder" in lines[0]
+    assert "Traceback" not in started.stderr
+
+    refused = run(user_venv, os.path.join(EXAMPLES, "guide_http.py"), env=env)
+    assert refused.returncode != 0
+    assert "ConfigError" in refused.stderr and "DASHSCOPE_PRIVATE_ENDPOINT: the value contains '*'" in refused.stderr
+    assert refused.stderr.count("dashscope-private: DASHSCOPE_PRIVATE_ENDPOINT") == 1
+    # Other traffic in the same program is untouched.
+    other = run(user_venv, "-c", f"import requests; print(requests.get('{standin.url}/x', timeout=10).status_code)", env=env)
+    assert other.stdout.strip() == "200"
+    assert trap.take() == []  # nothing went out unredirected
+
+
+def test_multiprocessing_spawn_children_go_private(user_venv, standin, tmp_path):
+    program = tmp_path / "spawn_app.py"
+    program.write_text(textwrap.dedent("""
+        import multiprocessing as mp
+
+        def call(_):
+            import requests
+            return requests.post("https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions", json={}, timeout=10).status_code
+
+        if __name__ == "__main__":
+            with mp.get_context("spawn").Pool(2) as pool:
+                print(pool.map(call, range(4)))
+    """))
+    result = run(user_venv, str(program), env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[200, 200, 200, 200]"
+    assert len(standin.records) == 4
+
+
+def test_pth_running_twice_activates_once(user_venv, tmp_path):
+    purelib = site_packages(user_venv)
+    duplicate = os.path.join(purelib, "zz_duplicate_dashscope_private.pth")
+    shutil.copyfile(os.path.join(purelib, "dashscope_private.pth"), duplicate)
+    try:
+        result = run(user_venv, "-c", "pass", env={"DASHSCOPE_PRIVATE_ENDPOINT": MASKED})
+        assert result.stderr.count("DASHSCOPE_PRIVATE_ENDPOINT") == 1
+        result = run(user_venv, "-c", "import requests.models as m; print(type(m.PreparedRequest.__dict__['prepare_url']).__name__, m.PreparedRequest.__dict__['prepare_url'].__wrapped__.__name__)", env={"DASHSCOPE_PRIVATE_ENDPOINT": "http://127.0.0.1:9"})
+        assert result.stdout.strip() == "_Wrapper prepare_url", result.stderr  # wrapped once, around the original
+    finally:
+        os.remove(duplicate)
+
+
+def test_stale_pth_prints_nothing(wheel, tmp_path):
+    venv = _venv(str(tmp_path / "stale"), [wheel])
+    purelib = site_packages(venv)
+    shutil.rmtree(os.path.join(purelib, "dashscope_private"))
+    result = run(venv, "-c", "print('ok')", env={"DASHSCOPE_PRIVATE_ENDPOINT": "http://127.0.0.1:9"})
+    assert result.returncode == 0 and result.stdout == "ok\n" and result.stderr == ""
+
+
+def test_run_command_activates_an_interpreter_without_the_package(user_venv, plain_venv, standin, tmp_path):
+    sitecustomize_dir = tmp_path / "user_site"
+    sitecustomize_dir.mkdir()
+    (sitecustomize_dir / "sitecustomize.py").write_text("import sys; print('user sitecustomize ran in', sys.prefix)\n")
+    cli = os.path.join(os.path.dirname(user_venv), "dashscope-private")
+    result = subprocess.run(
+        [cli, "run", "--endpoint", standin.url, "--", plain_venv, os.path.join(EXAMPLES, "guide_http.py")],
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE_PRIVATE_")}, "PYTHONPATH": str(sitecustomize_dir)},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    plain_prefix = os.path.dirname(os.path.dirname(plain_venv))
+    assert result.stdout.splitlines()[-2:] == [f"user sitecustomize ran in {plain_prefix}", "200 " + REPLY_TEXT]  # chained, then private
+    assert [r.host for r in standin.records] == [standin.netloc]
+
+
+def test_run_warns_about_python_dash_s(user_venv, plain_venv, standin):
+    cli = os.path.join(os.path.dirname(user_venv), "dashscope-private")
+    result = subprocess.run([cli, "run", "--endpoint", standin.url, "--", plain_venv, "-S", "-c", "pass"], capture_output=True, text=True, timeout=60)
+    assert "python -S skips sitecustomize" in result.stderr and "import dashscope_private.auto" in result.stderr
+
+
+def test_pip_target_folder_with_auto_under_python_dash_s(wheel, plain_venv, standin, tmp_path):
+    """No .pth runs here (python -S, a --target folder): `import dashscope_private.auto` activates."""
+    target = tmp_path / "target"
+    _tool("pip", "install", "-q", "--target", str(target), wheel, timeout=300)
+    code = (
+        f"import sys; sys.path[:0] = [{str(target)!r}, {site_packages(plain_venv)!r}]\n"
+        "import dashscope_private.auto, requests\n"
+        "print(requests.post('https://dashscope.aliyuncs.com/api/v1/x', json={}, timeout=10).status_code)\n"
+    )
+    result = run(plain_venv, "-S", "-c", code, env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "200"
+    assert [r.host for r in standin.records] == [standin.netloc]
+
+
+def test_demo_command(user_venv):
+    cli = os.path.join(os.path.dirname(user_venv), "dashscope-private")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE_PRIVATE_")}
+    result = subprocess.run([cli, "demo"], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "asked for https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions" in result.stdout
+    assert "none of them was changed" in result.stdout
