@@ -81,12 +81,12 @@ def current() -> Router | None:
     return _router
 
 
-def route_url(url: str) -> str:
+def route_url(url: str, warn: bool = True) -> str:
     """Rewrite ``url`` with the router in force (unchanged when inactive or not ours)."""
     router = _router
     if router is None or not isinstance(url, str):
         return url
-    new = router.rewrite(url)
+    new = router.rewrite(url, warn)
     if new is not url and _log._level is not None and _log._level <= 10:
         _log_rewrite(url, new)
     return new

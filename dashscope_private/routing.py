@@ -207,11 +207,13 @@ class Router:
             return "wss" if secure else "ws"
         return "https" if secure else "http"
 
-    def target(self, scheme: str, host: str) -> Target | None:
+    def target(self, scheme: str, host: str, warn: bool = True) -> Target | None:
         """Where a request for ``scheme://host`` should go: ``(scheme, host, port)`` or ``None`` to leave it.
 
         ``host`` must already be normalized (see :func:`normalize_host`). The
         returned port is ``None`` when the default port of the scheme applies.
+        ``warn=False`` is for reads that send nothing (a setting shown to the
+        user): they must not use up the once-per-host warning.
         """
         action = self.decide(host)
         if action == PASS:
@@ -222,7 +224,7 @@ class Router:
         if action == OSS_INTERNAL:
             bucket, region, rest = host.split(".", 2)
             return scheme, f"{bucket}.{region}-internal.{rest}", None
-        if self._on_warn is not None:
+        if warn and self._on_warn is not None:
             self._on_warn(host, "public")
         return None
 
@@ -234,7 +236,7 @@ class Router:
                 return True
         return False
 
-    def rewrite(self, url: str) -> str:
+    def rewrite(self, url: str, warn: bool = True) -> str:
         """Return ``url`` pointed at the private endpoint, or unchanged when it is not ours to touch."""
         if not self.might_match(url):
             return url
@@ -243,7 +245,7 @@ class Router:
             return url
         scheme, userinfo, host, _port, end = parts
         try:
-            found = self.target(scheme, host)
+            found = self.target(scheme, host, warn)
         except PublicEgressBlocked as exc:
             exc.url = url
             raise

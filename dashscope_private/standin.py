@@ -369,7 +369,7 @@ class StandIn:
         self.upload_host = upload_host
         self._records: List[Record] = []
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._server.serve_forever, name="dashscope-private-standin", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="dashscope-private-standin", daemon=True)
         self._thread.start()
 
     @property

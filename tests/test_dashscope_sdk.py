@@ -12,6 +12,7 @@ unredirected. APIs missing from the installed version are skipped, naming it.
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import inspect
 import json
 import os
@@ -31,7 +32,10 @@ PUBLIC_HTTP = "https://dashscope.aliyuncs.com/api/v1"
 PUBLIC_WS = "wss://dashscope.aliyuncs.com/api-ws/v1/inference"
 GLOBALS = ("base_http_api_url", "base_websocket_api_url", "base_compatible_api_url")
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VERSION = getattr(dashscope, "__version__", "?")
+try:
+    VERSION = importlib.metadata.version("dashscope")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source checkout
+    VERSION = getattr(dashscope, "__version__", "(unknown version)")
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
@@ -51,12 +55,12 @@ def _sdk_state(monkeypatch):
 
 
 def _landed(standin, path_prefix, kind="http", method=None):
-    """The stand-in's records for ``path_prefix``; asserts there is one and all name the stand-in as Host."""
+    """The stand-in's records for ``path_prefix``; asserts there is one and every record names the stand-in as Host."""
     records = [r for r in standin.records if r.path.startswith(path_prefix) and r.kind == kind]
     if method is not None:
         records = [r for r in records if r.method == method]
     assert records, f"no {kind} request for {path_prefix} reached the stand-in; it saw {standin.records}"
-    assert {r.host for r in records} == {standin.netloc}
+    assert {r.host for r in standin.records} == {standin.netloc}
     return records
 
 
@@ -227,7 +231,9 @@ def test_tts_v2_speech_synthesizer(standin, constructed):
         dashscope_private.activate(standin.url)
     # Its URL is captured here: public before activation, caught by the websocket-client hook.
     synthesizer = tts_v2.SpeechSynthesizer(model="cosyvoice-v1", voice="longxiaochun")
-    if constructed == "before_activate":
+    if constructed == "after_activate":
+        assert synthesizer.url == f"ws://{standin.netloc}/api-ws/v1/inference"
+    else:
         assert synthesizer.url == PUBLIC_WS
         dashscope_private.activate(standin.url)
     audio = synthesizer.call("hello", timeout_millis=10_000)

@@ -202,3 +202,12 @@ def test_rewrite_matches_a_reference_parser(url):
         return
     if expected is not None:
         assert parts[2] == expected.rstrip(".") or parts[2] == expected
+
+
+def test_reads_that_send_nothing_do_not_use_up_the_warning():
+    warned = []
+    r = Router(load({ENDPOINT: EP}), on_warn=lambda host, kind: warned.append(host))
+    assert r.rewrite("https://dashscope-intl.aliyuncs.com/x", warn=False) == "https://dashscope-intl.aliyuncs.com/x"
+    assert warned == []
+    r.rewrite("https://dashscope-intl.aliyuncs.com/x")
+    assert warned == ["dashscope-intl.aliyuncs.com"]

@@ -42,7 +42,7 @@ def _global_property(name: str) -> property:
     def get(module: ModuleType) -> object:
         value = module.__dict__[name]
         try:
-            return rewrite_str(value)
+            return rewrite_str(value, warn=False)  # a read sends nothing: keep the warning for the request
         except DashscopePrivateError:
             # Reading a setting must not raise; the transport hooks refuse the request itself.
             return value
@@ -77,7 +77,7 @@ def _rewrite_config(wrapped, instance, args, kwargs):  # type: ignore[no-untyped
         value = getattr(config, field, None)
         if isinstance(value, str):
             try:
-                new = rewrite_str(value)
+                new = rewrite_str(value, warn=False)
             except DashscopePrivateError:
                 continue
             if new is not value:
