@@ -92,12 +92,12 @@ def route_url(url: str, warn: bool = True) -> str:
     return new
 
 
-def route_target(scheme: str, host: str) -> Target | None:
+def route_target(scheme: str, host: str, warn: bool = True) -> Target | None:
     """``(scheme, host, port)`` for a request to ``scheme://host``, or ``None`` to leave it."""
     router = _router
     if router is None or not host:
         return None
-    target = router.target(scheme, normalize_host(host))
+    target = router.target(scheme, normalize_host(host), warn)
     if target is not None and _log._level is not None and _log._level <= 10:
         new_scheme, new_host, port = target
         netloc = f"[{new_host}]" if ":" in new_host else new_host

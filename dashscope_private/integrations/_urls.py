@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from .._runtime import route_target, route_url
 
-__all__ = ["rewrite_str", "rewrite_httpx_url", "rewrite_yarl_url", "names_redirected_host"]
+__all__ = ["rewrite_str", "rewrite_httpx_url", "rewrite_yarl_url", "rewrite_setting", "names_redirected_host"]
 
 rewrite_str = route_url
 
 
-def rewrite_httpx_url(url):  # type: ignore[no-untyped-def]
+def rewrite_httpx_url(url, warn: bool = True):  # type: ignore[no-untyped-def]
     """An ``httpx.URL``/``httpx2.URL`` pointed at the endpoint, or ``url`` itself."""
-    target = route_target(url.scheme, url.host)
+    target = route_target(url.scheme, url.host, warn)
     if target is None:
         return url
     scheme, host, port = target
@@ -34,6 +34,20 @@ def rewrite_yarl_url(url):  # type: ignore[no-untyped-def]
     scheme, host, port = target
     new = url.with_scheme(scheme).with_host(host)
     return new.with_port(port)
+
+
+def rewrite_setting(url):  # type: ignore[no-untyped-def]
+    """For URLs an SDK stores (a client's base URL): rewrite, but never raise or warn.
+
+    Building a client sends nothing; blocking and warning happen when a request
+    is made, in the transport integrations.
+    """
+    from ..errors import DashscopePrivateError
+
+    try:
+        return rewrite_str(url, warn=False) if isinstance(url, str) else rewrite_httpx_url(url, warn=False)
+    except DashscopePrivateError:
+        return url
 
 
 def names_redirected_host(host_header: str) -> bool:

@@ -26,8 +26,7 @@ from types import ModuleType
 
 from .._patching import Patcher
 from .._runtime import on_import
-from ..errors import DashscopePrivateError
-from ._urls import rewrite_str
+from ._urls import rewrite_setting
 
 __all__ = ["install", "uninstall"]
 
@@ -40,12 +39,9 @@ _swapped: list = []  # [(module, original class, our class)]
 
 def _global_property(name: str) -> property:
     def get(module: ModuleType) -> object:
-        value = module.__dict__[name]
-        try:
-            return rewrite_str(value, warn=False)  # a read sends nothing: keep the warning for the request
-        except DashscopePrivateError:
-            # Reading a setting must not raise; the transport hooks refuse the request itself.
-            return value
+        # A read sends nothing: never raise or warn here; the transport hooks
+        # refuse or warn about the request itself.
+        return rewrite_setting(module.__dict__[name])
 
     def set_(module: ModuleType, value: object) -> None:
         module.__dict__[name] = value
@@ -76,10 +72,7 @@ def _rewrite_config(wrapped, instance, args, kwargs):  # type: ignore[no-untyped
     for field in _CONFIG_URL_FIELDS:
         value = getattr(config, field, None)
         if isinstance(value, str):
-            try:
-                new = rewrite_str(value, warn=False)
-            except DashscopePrivateError:
-                continue
+            new = rewrite_setting(value)
             if new is not value:
                 changes[field] = new
     return dataclasses.replace(config, **changes) if changes else config

@@ -16,7 +16,7 @@ from types import ModuleType
 
 from .._patching import Patcher
 from .._runtime import on_import
-from ._urls import rewrite_httpx_url
+from ._urls import rewrite_httpx_url, rewrite_setting
 
 __all__ = ["install", "uninstall"]
 
@@ -26,7 +26,13 @@ _REALTIME_MODULES = ("openai.resources.realtime.realtime", "openai.resources.bet
 _patcher = Patcher("openai")
 
 
-def _rewrite_result(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
+def _rewrite_setting(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
+    """A base URL being stored: rewrite it so ``client.base_url`` shows the endpoint."""
+    return rewrite_setting(wrapped(*args, **kwargs))
+
+
+def _rewrite_request_url(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
+    """A URL about to be requested: strict mode and fail-closed refuse it here."""
     return rewrite_httpx_url(wrapped(*args, **kwargs))
 
 
@@ -35,8 +41,8 @@ def install() -> None:
     from openai import _base_client
 
     base = _base_client.BaseClient
-    _patcher.wrap(base, "_enforce_trailing_slash", _rewrite_result)
-    _patcher.wrap(base, "_prepare_url", _rewrite_result)
+    _patcher.wrap(base, "_enforce_trailing_slash", _rewrite_setting)
+    _patcher.wrap(base, "_prepare_url", _rewrite_request_url)
     for module_name in _REALTIME_MODULES:
         # Not imported by ``import openai``: patch when (if ever) the program loads them.
         on_import("openai", module_name, _patch_realtime)
@@ -45,7 +51,7 @@ def install() -> None:
 def _patch_realtime(module: ModuleType) -> None:
     for value in list(vars(module).values()):
         if isinstance(value, type) and value.__module__ == module.__name__ and "_prepare_url" in vars(value):
-            _patcher.wrap(value, "_prepare_url", _rewrite_result)
+            _patcher.wrap(value, "_prepare_url", _rewrite_request_url)
 
 
 def uninstall() -> list:
