@@ -247,3 +247,13 @@ def test_demo_command(user_venv):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "asked for https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions" in result.stdout
     assert "none of them was changed" in result.stdout
+
+
+@pytest.mark.parametrize("example, module, expected", [("async_streaming.py", "openai", REPLY_TEXT), ("websocket_realtime.py", "dashscope.audio.qwen_omni", "session: sess_standin")])
+def test_other_examples_run_unchanged(user_venv, standin, example, module, expected):
+    if subprocess.run([user_venv, "-c", f"import {module}"], capture_output=True).returncode != 0:
+        pytest.skip(f"{module} is not available in this run's SDK versions")
+    result = run(user_venv, os.path.join(EXAMPLES, example), env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url, "DASHSCOPE_API_KEY": "sk-demo"})
+    assert result.returncode == 0, result.stderr
+    assert expected in result.stdout
+    assert standin.records and all(r.host == standin.netloc for r in standin.records)
