@@ -11,7 +11,7 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-STARTUP_FILES = ("dashscope_private.pth", "dashscope_private.start")
+STARTUP_FILES = ("dashscope_private.pth", "dashscope_private.start", "_dashscope_private_start.py")
 #: The guide's programs that ``dashscope-private demo`` runs unchanged.
 DEMO_EXAMPLES = ("guide_openai.py", "guide_dashscope.py", "guide_http.py")
 

@@ -104,8 +104,18 @@ def test_wheel_ships_the_startup_files(user_venv):
     purelib = site_packages(user_venv)
     pth = open(os.path.join(purelib, "dashscope_private.pth")).read()
     assert pth.count("\n") == 1 and pth.startswith("import os;")
-    assert open(os.path.join(purelib, "dashscope_private.start")).read().strip() == "dashscope_private._boot:boot"
+    assert open(os.path.join(purelib, "dashscope_private.start")).read().strip() == "_dashscope_private_start:boot"
     assert os.path.isfile(os.path.join(purelib, "dashscope_private", "py.typed"))
+
+
+def test_pep_829_entry_point(user_venv, standin):
+    """Python 3.15 calls the .start entry point; call it the same way (pkgutil.resolve_name) here."""
+    code = "import pkgutil, sys; pkgutil.resolve_name(open(sys.argv[1]).read().strip())(); import dashscope_private; print(dashscope_private.is_active())"
+    start_file = os.path.join(site_packages(user_venv), "dashscope_private.start")
+    unset = run(user_venv, "-S", "-c", code.replace("import dashscope_private; print(dashscope_private.is_active())", "print('dashscope_private' in sys.modules)"), start_file, env={"PYTHONPATH": site_packages(user_venv)})
+    assert unset.stdout.strip() == "False", unset.stderr
+    active = run(user_venv, "-S", "-c", code, start_file, env={"PYTHONPATH": site_packages(user_venv), "DASHSCOPE_PRIVATE_ENDPOINT": standin.url})
+    assert active.stdout.strip() == "True", active.stderr
 
 
 def test_unset_variable_does_nothing(user_venv):
