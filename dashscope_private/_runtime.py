@@ -42,18 +42,19 @@ __all__ = [
     "current",
     "route_url",
     "route_target",
+    "endpoint_host",
     "installed_integrations",
 ]
 
-#: integration name -> (module it patches, our module implementing it)
+#: integration name -> (module it patches, our module implementing it, distribution on PyPI)
 REGISTRY = {
-    "openai": ("openai", "dashscope_private.integrations.openai"),
-    "dashscope": ("dashscope", "dashscope_private.integrations.dashscope"),
-    "requests": ("requests", "dashscope_private.integrations.requests"),
-    "httpx": ("httpx", "dashscope_private.integrations.httpx"),
-    "httpx2": ("httpx2", "dashscope_private.integrations.httpx2"),
-    "aiohttp": ("aiohttp", "dashscope_private.integrations.aiohttp"),
-    "websocket-client": ("websocket", "dashscope_private.integrations.websocket_client"),
+    "openai": ("openai", "dashscope_private.integrations.openai", "openai"),
+    "dashscope": ("dashscope", "dashscope_private.integrations.dashscope", "dashscope"),
+    "requests": ("requests", "dashscope_private.integrations.requests", "requests"),
+    "httpx": ("httpx", "dashscope_private.integrations.httpx", "httpx"),
+    "httpx2": ("httpx2", "dashscope_private.integrations.httpx2", "httpx2"),
+    "aiohttp": ("aiohttp", "dashscope_private.integrations.aiohttp", "aiohttp"),
+    "websocket-client": ("websocket", "dashscope_private.integrations.websocket_client", "websocket-client"),
 }
 assert tuple(REGISTRY) == INTEGRATIONS
 
@@ -79,6 +80,12 @@ class IntegrationError(DashscopePrivateError, ImportError):
 def current() -> Router | None:
     """The router in force, or ``None`` when inactive."""
     return _router
+
+
+def endpoint_host() -> str | None:
+    """The endpoint's host while a valid configuration is in force."""
+    router = _router
+    return router.config.endpoint.host if router is not None and router.config is not None else None
 
 
 def route_url(url: str, warn: bool = True) -> str:
@@ -227,7 +234,7 @@ def _apply(router: Router) -> None:
             _uninstall(name)
     _router = router
     finder.clear()
-    for name, (module_name, _impl) in REGISTRY.items():
+    for name, (module_name, _impl, _dist) in REGISTRY.items():
         if name not in disabled:
             finder.register(module_name, _make_hook(name))
 

@@ -18,7 +18,8 @@ import sys
 import time
 
 from . import __version__
-from .config import ENDPOINT, INTEGRATIONS, VARIABLES, load
+from ._runtime import REGISTRY
+from .config import ENDPOINT, VARIABLES, load
 from .errors import ConfigError, DashscopePrivateError
 from .routing import Router
 
@@ -27,18 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, Dict, List, Optional, Sequence
 
 __all__ = ["main"]
-
-#: integration name -> (distribution name, import name)
-LIBRARIES = {
-    "openai": ("openai", "openai"),
-    "dashscope": ("dashscope", "dashscope"),
-    "requests": ("requests", "requests"),
-    "httpx": ("httpx", "httpx"),
-    "httpx2": ("httpx2", "httpx2"),
-    "aiohttp": ("aiohttp", "aiohttp"),
-    "websocket-client": ("websocket-client", "websocket"),
-}
-assert tuple(LIBRARIES) == INTEGRATIONS
 
 TYPICAL_URLS = (
     "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions",
@@ -68,7 +57,7 @@ def _library_versions() -> Dict[str, Optional[str]]:
     from importlib import metadata
 
     versions = {}
-    for name, (dist, _module) in LIBRARIES.items():
+    for name, (_module, _impl, dist) in REGISTRY.items():
         try:
             versions[name] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -199,7 +188,7 @@ def doctor(args: argparse.Namespace) -> int:
     checks = _check_integrations(to_check, os.environ[ENDPOINT])
     report["libraries"] = {
         name: {"version": versions[name], "disabled": name in config.disabled_integrations, **checks.get(name, {})}
-        for name in LIBRARIES
+        for name in REGISTRY
     }
     for name, info in report["libraries"].items():
         if info["version"] and not info["disabled"] and not info.get("ok"):

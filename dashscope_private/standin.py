@@ -5,7 +5,7 @@ requests land, on a machine with no VPC. It speaks enough of each API for the
 real SDKs to complete a call: the OpenAI-compatible chat (plain and SSE),
 models and embeddings; DashScope's native generation (plain and SSE),
 multimodal, embeddings, async tasks, applications and the OSS upload policy;
-the Anthropic-compatible messages API; and WebSockets on
+the Anthropic-compatible messages API (plain and SSE); and WebSockets on
 ``/api-ws/v1/inference`` (duplex task protocol) and ``/api-ws/v1/realtime``.
 Every request is recorded (method, path, Host header, whether it carried an
 Authorization header) so callers can check the route it took.
@@ -75,9 +75,30 @@ def _generation(text: str = REPLY_TEXT) -> dict:
     }
 
 
+def _anthropic_events(model: str) -> List[str]:
+    """The Anthropic Messages streaming events for REPLY_TEXT, as ``event:``/``data:`` SSE records."""
+    words = REPLY_TEXT.split(" ")
+    pieces = [w + " " for w in words[:-1]] + words[-1:]
+    message = {"id": "msg_standin", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 0}}
+    events: List[tuple] = [
+        ("message_start", {"type": "message_start", "message": message}),
+        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+    ]
+    events += [("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}}) for p in pieces]
+    events += [
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 8}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    return [f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events]
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, every keep-alive
+    # request after the first would wait ~40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # silence the default stderr logging
         pass
@@ -191,6 +212,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json({"object": "list", "model": body.get("model", "text-embedding-v3"), "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2, 0.3]}], "usage": {"prompt_tokens": 1, "total_tokens": 1}})
 
     def _anthropic_messages(self, path: str, body: dict) -> None:
+        if body.get("stream"):
+            return self._send_sse(_anthropic_events(body.get("model", "qwen-plus")))
         self._send_json({"id": "msg_standin", "type": "message", "role": "assistant", "model": body.get("model", "qwen-plus"), "content": [{"type": "text", "text": REPLY_TEXT}], "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 8}})
 
     def _generation(self, path: str, body: dict) -> None:

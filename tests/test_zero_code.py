@@ -131,20 +131,17 @@ def test_set_variable_imports_nothing_heavy_at_startup(user_venv, standin):
     assert result.stdout.strip() == "[] True"
 
 
-@pytest.mark.skipif(not _installed("openai"), reason="openai not installed in this run")
-def test_guide_openai_example_goes_private(user_venv, standin):
-    result = run(user_venv, os.path.join(EXAMPLES, "guide_openai.py"), env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url})
+@pytest.mark.parametrize(
+    "example, sdk, path",
+    [("guide_openai.py", "openai", "/compatible-mode/v1/chat/completions"), ("guide_dashscope.py", "dashscope", "/api/v1/services/aigc/text-generation/generation")],
+)
+def test_guide_sdk_examples_go_private(user_venv, standin, example, sdk, path):
+    if not _installed(sdk):
+        pytest.skip(f"{sdk} not installed in this run")
+    result = run(user_venv, os.path.join(EXAMPLES, example), env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url})
     assert result.returncode == 0, result.stderr
     assert REPLY_TEXT in result.stdout
-    assert [(r.path, r.host) for r in standin.records] == [("/compatible-mode/v1/chat/completions", standin.netloc)]
-
-
-@pytest.mark.skipif(not _installed("dashscope"), reason="dashscope not installed in this run")
-def test_guide_dashscope_example_goes_private(user_venv, standin):
-    result = run(user_venv, os.path.join(EXAMPLES, "guide_dashscope.py"), env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url})
-    assert result.returncode == 0, result.stderr
-    assert REPLY_TEXT in result.stdout
-    assert [(r.path, r.host) for r in standin.records] == [("/api/v1/services/aigc/text-generation/generation", standin.netloc)]
+    assert [(r.path, r.host) for r in standin.records] == [(path, standin.netloc)]
 
 
 def test_guide_curl_call_with_requests_goes_private(user_venv, standin):
@@ -199,8 +196,13 @@ def test_pth_running_twice_activates_once(user_venv, tmp_path):
     try:
         result = run(user_venv, "-c", "pass", env={"DASHSCOPE_PRIVATE_ENDPOINT": MASKED})
         assert result.stderr.count("DASHSCOPE_PRIVATE_ENDPOINT") == 1
-        result = run(user_venv, "-c", "import requests.models as m; print(type(m.PreparedRequest.__dict__['prepare_url']).__name__, m.PreparedRequest.__dict__['prepare_url'].__wrapped__.__name__)", env={"DASHSCOPE_PRIVATE_ENDPOINT": "http://127.0.0.1:9"})
-        assert result.stdout.strip() == "_Wrapper prepare_url", result.stderr  # wrapped once, around the original
+        code = (
+            "import requests.models as m; from dashscope_private._patching import is_patched\n"
+            "f = m.PreparedRequest.__dict__['prepare_url']\n"
+            "print(is_patched(m.PreparedRequest, 'prepare_url'), f.__wrapped__.__module__, hasattr(f.__wrapped__, '__wrapped__'))"
+        )
+        result = run(user_venv, "-c", code, env={"DASHSCOPE_PRIVATE_ENDPOINT": "http://127.0.0.1:9"})
+        assert result.stdout.strip() == "True requests.models False", result.stderr  # patched once, around the original
     finally:
         os.remove(duplicate)
 

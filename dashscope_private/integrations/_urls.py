@@ -8,7 +8,9 @@ non-DashScope URL allocates nothing.
 
 from __future__ import annotations
 
-from .._runtime import route_target, route_url
+from .._runtime import current, route_target, route_url
+from ..errors import DashscopePrivateError
+from ..routing import split_url
 
 __all__ = ["rewrite_str", "rewrite_httpx_url", "rewrite_yarl_url", "rewrite_setting", "names_redirected_host"]
 
@@ -42,8 +44,6 @@ def rewrite_setting(url):  # type: ignore[no-untyped-def]
     Building a client sends nothing; blocking and warning happen when a request
     is made, in the transport integrations.
     """
-    from ..errors import DashscopePrivateError
-
     try:
         return rewrite_str(url, warn=False) if isinstance(url, str) else rewrite_httpx_url(url, warn=False)
     except DashscopePrivateError:
@@ -52,13 +52,13 @@ def rewrite_setting(url):  # type: ignore[no-untyped-def]
 
 def names_redirected_host(host_header: str) -> bool:
     """True when a ``Host`` header value (``host[:port]``) names a host being redirected."""
-    from ..errors import DashscopePrivateError
-    from ..routing import split_url
-
+    router = current()
+    if router is None or not router.might_match(host_header):
+        return False
     parts = split_url("http://" + host_header.strip())
     if parts is None:
         return False
     try:
-        return route_target("http", parts[2]) is not None
+        return route_target("http", parts[2], warn=False) is not None
     except DashscopePrivateError:
         return False

@@ -3,7 +3,8 @@
 ``ClientSession._build_url`` (aiohttp 3.8+) is used by every request and by
 ``ws_connect``, after ``base_url`` is joined; the connection, Host header, SNI
 and ``trust_env`` proxy lookup all follow its result. Older releases fall back
-to the URL argument of ``ClientSession._request``.
+to the URL argument of ``ClientSession._request``. Plain-function hooks: they
+run for every request.
 """
 
 from __future__ import annotations
@@ -16,19 +17,19 @@ __all__ = ["install", "uninstall"]
 _patcher = Patcher("aiohttp")
 
 
-def _build_url(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
-    return rewrite_yarl_url(wrapped(*args, **kwargs))
+def _make_build_url(original):  # type: ignore[no-untyped-def]
+    def _build_url(self, str_or_url):  # type: ignore[no-untyped-def]
+        return rewrite_yarl_url(original(self, str_or_url))
+
+    return _build_url
 
 
-def _request(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
-    # _request(method, str_or_url, ...)
-    if len(args) >= 2:
-        url = args[1]
-        if isinstance(url, str):
-            args = (args[0], rewrite_str(url), *args[2:])
-        else:
-            args = (args[0], rewrite_yarl_url(url), *args[2:])
-    return wrapped(*args, **kwargs)
+def _make_request(original):  # type: ignore[no-untyped-def]
+    def _request(self, method, str_or_url, *args, **kwargs):  # type: ignore[no-untyped-def]
+        url = rewrite_str(str_or_url) if isinstance(str_or_url, str) else rewrite_yarl_url(str_or_url)
+        return original(self, method, url, *args, **kwargs)
+
+    return _request
 
 
 def install() -> None:
@@ -36,9 +37,9 @@ def install() -> None:
 
     session = aiohttp.ClientSession
     if hasattr(session, "_build_url"):
-        _patcher.wrap(session, "_build_url", _build_url)
+        _patcher.replace(session, "_build_url", _make_build_url)
     else:
-        _patcher.wrap(session, "_request", _request)
+        _patcher.replace(session, "_request", _make_request)
 
 
 def uninstall() -> list:

@@ -4,7 +4,8 @@
 proxies, so ``NO_PROXY`` is checked against the private host, not the public
 one. ``Session.send`` catches requests whose ``url`` was assigned directly
 (redirects, hand-built ``PreparedRequest`` objects). urllib3 derives the Host
-header and SNI from the rewritten URL.
+header and SNI from the rewritten URL. Both hooks are plain functions: they run
+for every request of the program.
 """
 
 from __future__ import annotations
@@ -17,38 +18,36 @@ __all__ = ["install", "uninstall"]
 _patcher = Patcher("requests")
 
 
-def _prepare_url(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
-    if args:
-        url = args[0]
-        new = rewrite_str(url) if isinstance(url, str) else url
-        if new is not url:
-            args = (new, *args[1:])
-    elif isinstance(kwargs.get("url"), str):
-        kwargs["url"] = rewrite_str(kwargs["url"])
-    return wrapped(*args, **kwargs)
+def _make_prepare_url(original):  # type: ignore[no-untyped-def]
+    def prepare_url(self, url, params):  # type: ignore[no-untyped-def]
+        return original(self, rewrite_str(url) if isinstance(url, str) else url, params)
+
+    return prepare_url
 
 
-def _send(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
-    request = args[0] if args else kwargs.get("request")
-    url = getattr(request, "url", None)
-    if isinstance(url, str):
-        new = rewrite_str(url)
-        if new is not url:
-            request.url = new
-        host_header = request.headers.get("Host")
-        if host_header and names_redirected_host(host_header):
-            # Headers are prepared after the URL, so a Host header copied from the
-            # public request survives; without it urllib3 derives the new host.
-            del request.headers["Host"]
-    return wrapped(*args, **kwargs)
+def _make_send(original):  # type: ignore[no-untyped-def]
+    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
+        url = getattr(request, "url", None)
+        if isinstance(url, str):
+            new = rewrite_str(url)
+            if new is not url:
+                request.url = new
+            host_header = request.headers.get("Host")
+            if host_header and names_redirected_host(host_header):
+                # Headers are prepared after the URL, so a Host header copied from the
+                # public request survives; without it urllib3 derives the new host.
+                del request.headers["Host"]
+        return original(self, request, **kwargs)
+
+    return send
 
 
 def install() -> None:
     import requests
     import requests.models
 
-    _patcher.wrap(requests.models.PreparedRequest, "prepare_url", _prepare_url)
-    _patcher.wrap(requests.Session, "send", _send)
+    _patcher.replace(requests.models.PreparedRequest, "prepare_url", _make_prepare_url)
+    _patcher.replace(requests.Session, "send", _make_send)
 
 
 def uninstall() -> list:

@@ -17,26 +17,28 @@ __all__ = ["install", "uninstall"]
 _patcher = Patcher("websocket-client")
 
 
-def _connect(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
-    if args and isinstance(args[0], str):
-        args = (rewrite_str(args[0]), *args[1:])
-    elif isinstance(kwargs.get("url"), str):
-        kwargs["url"] = rewrite_str(kwargs["url"])
-    return wrapped(*args, **kwargs)
+def _make_connect(original):  # type: ignore[no-untyped-def]
+    def connect(self, url, **options):  # type: ignore[no-untyped-def]
+        return original(self, rewrite_str(url) if isinstance(url, str) else url, **options)
+
+    return connect
 
 
-def _run_forever(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
-    url = getattr(instance, "url", None)
-    if isinstance(url, str):
-        instance.url = rewrite_str(url)
-    return wrapped(*args, **kwargs)
+def _make_run_forever(original):  # type: ignore[no-untyped-def]
+    def run_forever(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        url = getattr(self, "url", None)
+        if isinstance(url, str):
+            self.url = rewrite_str(url)
+        return original(self, *args, **kwargs)
+
+    return run_forever
 
 
 def install() -> None:
     import websocket
 
-    _patcher.wrap(websocket.WebSocket, "connect", _connect)
-    _patcher.wrap(websocket.WebSocketApp, "run_forever", _run_forever)
+    _patcher.replace(websocket.WebSocket, "connect", _make_connect)
+    _patcher.replace(websocket.WebSocketApp, "run_forever", _make_run_forever)
 
 
 def uninstall() -> list:
