@@ -30,8 +30,6 @@ The public Python API is deliberately small:
 loaded at interpreter start-up on Python 3.15+ (``.start`` files).
 """
 
-from __future__ import annotations
-
 from .errors import ConfigError, DashscopePrivateError, PublicEgressBlocked
 
 TYPE_CHECKING = False
@@ -52,7 +50,7 @@ __all__ = [
 ]
 
 
-def activate(endpoint: str | None = None, **overrides: Any) -> None:
+def activate(endpoint: "str | None" = None, **overrides: "Any") -> None:
     """Activate private routing; see the module docstring for the overrides."""
     from ._runtime import activate as _activate
 
@@ -75,6 +73,6 @@ def is_active() -> bool:
 
 def rewrite_url(url: str) -> str:
     """Where a request for ``url`` would go; ``url`` itself when it is not ours to touch."""
-    from ._runtime import route_url
+    from ._runtime import rewrite_url as _rewrite_url
 
-    return route_url(url)
+    return _rewrite_url(url)

@@ -13,8 +13,6 @@ callback so that a failure is logged and never breaks the user's import,
 unless strict mode asked for exactly that.
 """
 
-from __future__ import annotations
-
 import _thread
 import sys
 
@@ -31,7 +29,7 @@ __all__ = ["PostImportFinder", "finder"]
 class _HookedLoader:
     """Delegates to the real loader and fires the callbacks after ``exec_module``."""
 
-    def __init__(self, loader: object, finder: PostImportFinder) -> None:
+    def __init__(self, loader: object, finder: "PostImportFinder") -> None:
         self._loader = loader
         self._finder = finder
 
@@ -39,7 +37,7 @@ class _HookedLoader:
         create = getattr(self._loader, "create_module", None)
         return create(spec) if create is not None else None
 
-    def exec_module(self, module: ModuleType) -> None:
+    def exec_module(self, module: "ModuleType") -> None:
         module.__loader__ = self._loader
         spec = getattr(module, "__spec__", None)
         if spec is not None and spec.loader is self:
@@ -61,7 +59,7 @@ class PostImportFinder:
 
     # --------------------------------------------------------------- registry
 
-    def register(self, name: str, callback: Callback) -> None:
+    def register(self, name: str, callback: "Callback") -> None:
         """Run ``callback(module)`` after ``name`` is imported, or now if it already is."""
         with self._lock:
             self._hooks.setdefault(name, []).append(callback)
@@ -80,7 +78,7 @@ class PostImportFinder:
             except ValueError:
                 pass
 
-    def fire(self, name: str, module: ModuleType) -> None:
+    def fire(self, name: str, module: "ModuleType") -> None:
         with self._lock:
             callbacks = list(self._hooks.get(name, ()))
         for callback in callbacks:
@@ -114,7 +112,7 @@ class PostImportFinder:
         return spec
 
 
-def _is_initializing(module: ModuleType) -> bool:
+def _is_initializing(module: "ModuleType") -> bool:
     """True while the module is still executing (a partial import in another thread)."""
     spec = getattr(module, "__spec__", None)
     return bool(getattr(spec, "_initializing", False))

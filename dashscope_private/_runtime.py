@@ -16,7 +16,7 @@ from ._importhook import finder
 from .config import (
     ENDPOINT,
     HOSTS,
-    INTEGRATIONS,
+    INTEGRATION_MODULES,
     VARIABLES,
     HostSet,
     PUBLIC_MODEL_STUDIO_HOSTS,
@@ -46,17 +46,10 @@ __all__ = [
     "installed_integrations",
 ]
 
-#: integration name -> (module it patches, our module implementing it, distribution on PyPI)
+#: integration name (also its library's distribution name) -> (module it patches, our module implementing it)
 REGISTRY = {
-    "openai": ("openai", "dashscope_private.integrations.openai", "openai"),
-    "dashscope": ("dashscope", "dashscope_private.integrations.dashscope", "dashscope"),
-    "requests": ("requests", "dashscope_private.integrations.requests", "requests"),
-    "httpx": ("httpx", "dashscope_private.integrations.httpx", "httpx"),
-    "httpx2": ("httpx2", "dashscope_private.integrations.httpx2", "httpx2"),
-    "aiohttp": ("aiohttp", "dashscope_private.integrations.aiohttp", "aiohttp"),
-    "websocket-client": ("websocket", "dashscope_private.integrations.websocket_client", "websocket-client"),
+    name: (module, f"dashscope_private.integrations.{name.replace('-', '_')}") for name, module in INTEGRATION_MODULES.items()
 }
-assert tuple(REGISTRY) == INTEGRATIONS
 
 #: ``activate()`` keyword -> variable
 OVERRIDE_NAMES = {name[len("DASHSCOPE_PRIVATE_") :].lower(): name for name in VARIABLES}
@@ -67,7 +60,6 @@ _lock = _thread.RLock()
 _router: Optional[Router] = None
 _installed: Dict[str, ModuleType] = {}
 _saved_environ: Dict[str, Optional[str]] = {}
-_startup_reported = False
 
 
 class IntegrationError(DashscopePrivateError, ImportError):
@@ -86,6 +78,12 @@ def endpoint_host() -> str | None:
     """The endpoint's host while a valid configuration is in force."""
     router = _router
     return router.config.endpoint.host if router is not None and router.config is not None else None
+
+
+def rewrite_url(url: str) -> str:
+    """The public ``rewrite_url``: completes a pending start-up activation first."""
+    ensure_started()
+    return route_url(url)
 
 
 def route_url(url: str, warn: bool = True) -> str:
@@ -137,7 +135,32 @@ def _warn_public(host: str, kind: str) -> None:
 
 def is_active() -> bool:
     """True while a configuration (valid, or invalid and failing closed) is in force."""
+    ensure_started()
     return _router is not None
+
+
+def ensure_started() -> None:
+    """Finish a start-up activation that is still waiting for the first SDK import.
+
+    At start-up only the configuration is checked and lazy hooks are
+    registered; the public API calls this so it never reports "inactive" for
+    a process that was started with the variable set.
+    """
+    from . import _boot
+
+    if _boot.pending and _router is None:
+        activate_from_environment()
+
+
+def install_for_module(module_name: str) -> None:
+    """Install the integrations that patch ``module_name`` (called while it finishes importing)."""
+    router = _router
+    if router is None:
+        return
+    disabled = router.config.disabled_integrations if router.config else frozenset()
+    for name, (module, _impl) in REGISTRY.items():
+        if module == module_name and name not in disabled:
+            _install(name)
 
 
 def installed_integrations() -> tuple:
@@ -176,17 +199,15 @@ def activate_from_environment() -> bool:
     An invalid value prints one line to stderr and fails closed. Returns True
     when a configuration (valid or failing) is in force.
     """
-    global _startup_reported
+    from ._boot import report_startup_error
+
     with _lock:
         try:
             config = load(os.environ)
         except ConfigError as exc:
-            if not _startup_reported:
-                _startup_reported = True
-                sys.stderr.write(
-                    f"dashscope-private: {exc} (requests to DashScope public hosts are blocked until this is fixed)\n"
-                )
-            _apply(Router.failing(exc, _fallback_hosts()))
+            report_startup_error(exc)
+            if _router is None or _router.error is None:
+                _apply(Router.failing(exc, _fallback_hosts()))
             return True
         if config is None:
             return False
@@ -200,7 +221,10 @@ def activate_from_environment() -> bool:
 def deactivate() -> None:
     """Undo everything: integrations, hooks, exported variables. Safe to call when inactive."""
     global _router
+    from . import _boot
+
     with _lock:
+        _boot.pending = False
         _router = None
         finder.clear()
         for name in list(_installed):
@@ -234,7 +258,7 @@ def _apply(router: Router) -> None:
             _uninstall(name)
     _router = router
     finder.clear()
-    for name, (module_name, _impl, _dist) in REGISTRY.items():
+    for name, (module_name, _impl) in REGISTRY.items():
         if name not in disabled:
             finder.register(module_name, _make_hook(name))
 

@@ -57,9 +57,9 @@ def _library_versions() -> Dict[str, Optional[str]]:
     from importlib import metadata
 
     versions = {}
-    for name, (_module, _impl, dist) in REGISTRY.items():
+    for name in REGISTRY:  # integration names are the libraries' distribution names
         try:
-            versions[name] = metadata.version(dist)
+            versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
     return versions

@@ -7,8 +7,6 @@ beyond builtins (no ``re``, ``urllib``, ``dataclasses``, ``typing`` or
 ``logging``); each of those would add milliseconds to every Python process.
 """
 
-from __future__ import annotations
-
 from .errors import ConfigError
 
 TYPE_CHECKING = False
@@ -26,6 +24,7 @@ __all__ = [
     "ALLOW",
     "VARIABLES",
     "INTEGRATIONS",
+    "INTEGRATION_MODULES",
     "PUBLIC_MODEL_STUDIO_HOSTS",
     "Endpoint",
     "HostSet",
@@ -48,8 +47,17 @@ ALLOW = "DASHSCOPE_PRIVATE_ALLOW"
 #: Every variable the plugin reads, in documentation order.
 VARIABLES = (ENDPOINT, HOSTS, DISABLE, DISABLED_INTEGRATIONS, LOG, STRICT, OSS, ALLOW)
 
-#: Names accepted by ``DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS``.
-INTEGRATIONS = ("openai", "dashscope", "requests", "httpx", "httpx2", "aiohttp", "websocket-client")
+#: Integration name (as accepted by ``DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS``) -> module it patches.
+INTEGRATION_MODULES = {
+    "openai": "openai",
+    "dashscope": "dashscope",
+    "requests": "requests",
+    "httpx": "httpx",
+    "httpx2": "httpx2",
+    "aiohttp": "aiohttp",
+    "websocket-client": "websocket",
+}
+INTEGRATIONS = tuple(INTEGRATION_MODULES)
 
 #: Public Model Studio hosts: redirected when configured, otherwise warned
 #: about (or blocked in strict mode) so that nothing leaves the VPC silently.
@@ -106,7 +114,7 @@ class Endpoint(_Frozen):
 
     __slots__ = ("scheme", "host", "port")
 
-    def __init__(self, scheme: str | None, host: str, port: int | None) -> None:
+    def __init__(self, scheme: "str | None", host: str, port: "int | None") -> None:
         self._init(scheme=scheme, host=host, port=port)
 
     @property
@@ -161,13 +169,13 @@ class Config(_Frozen):
 
     def __init__(
         self,
-        endpoint: Endpoint,
-        hosts: HostSet,
+        endpoint: "Endpoint",
+        hosts: "HostSet",
         disabled_integrations: frozenset = frozenset(),
-        log_level: str | None = None,
+        log_level: "str | None" = None,
         strict: bool = False,
         oss: str = "",
-        allow: HostSet = HostSet(),
+        allow: "HostSet" = HostSet(),
         sources: tuple = (),
     ) -> None:
         self._init(
@@ -232,7 +240,7 @@ def _parse_port(variable: str, text: str) -> int:
     return int(text)
 
 
-def parse_endpoint(value: str, variable: str = ENDPOINT) -> Endpoint:
+def parse_endpoint(value: str, variable: str = ENDPOINT) -> "Endpoint":
     """Parse ``host``, ``host:port``, ``http(s)://host[:port]`` or an IP literal; a trailing ``/`` is fine."""
     text = value.strip()
     if not text:
@@ -282,7 +290,7 @@ def parse_endpoint(value: str, variable: str = ENDPOINT) -> Endpoint:
     return Endpoint(scheme, host, port)
 
 
-def parse_hosts(value: str, variable: str) -> HostSet:
+def parse_hosts(value: str, variable: str) -> "HostSet":
     """Parse a comma-separated list of exact host names and ``*.suffix`` wildcards."""
     exact = set()
     suffixes = []
@@ -334,7 +342,7 @@ def _parse_choice(variable: str, value: str, choices: tuple) -> str:
     return v
 
 
-def default_hosts_for(endpoint: Endpoint) -> tuple:
+def default_hosts_for(endpoint: "Endpoint") -> tuple:
     """The public host to redirect, inferred from the endpoint's region.
 
     Returns ``(host, region)``; ``region`` is ``None`` when nothing was recognised
@@ -347,12 +355,12 @@ def default_hosts_for(endpoint: Endpoint) -> tuple:
     return _FALLBACK_HOST, None
 
 
-def is_enabled(environ: Mapping[str, str]) -> bool:
+def is_enabled(environ: "Mapping[str, str]") -> bool:
     """The cheap start-up test: is the endpoint variable set (to anything non-empty)?"""
     return bool(environ.get(ENDPOINT))
 
 
-def load(environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> Config | None:
+def load(environ: "Mapping[str, str]", overrides: "Mapping[str, Any] | None" = None) -> "Config | None":
     """Build the configuration from ``environ`` plus ``activate()`` overrides.
 
     Returns ``None`` when the plugin is off (endpoint unset or empty, or the
@@ -396,7 +404,7 @@ def load(environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None)
     )
 
 
-def _override_text(value: Any) -> str:
+def _override_text(value: "Any") -> str:
     """Turn an ``activate(**overrides)`` value into the text the variable would hold."""
     if isinstance(value, bool):
         return "1" if value else "0"

@@ -4,8 +4,6 @@ Kept in their own stdlib-free module so that the start-up path can raise and
 catch them without importing anything else.
 """
 
-from __future__ import annotations
-
 __all__ = ["DashscopePrivateError", "ConfigError", "PublicEgressBlocked"]
 
 

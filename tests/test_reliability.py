@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dashscope_private
-from dashscope_private import _runtime
+from dashscope_private import _boot, _runtime
 from dashscope_private.config import ENDPOINT, VARIABLES
 from dashscope_private.standin import REPLY_TEXT, StandIn
 
@@ -82,11 +82,12 @@ def test_fuzz_startup_activation_per_variable(variable, monkeypatch):
         for name in VARIABLES:
             os.environ.pop(name, None)
         os.environ.update(environ)
-        _runtime._startup_reported = False
+        _boot._reported = _boot._booted = False
         stderr = io.StringIO()
         try:
             with redirect_stderr(stderr):
-                _runtime.activate_from_environment()  # what the .pth / .start line runs
+                _boot.boot()  # what the .pth / .start line runs
+                _runtime.ensure_started()  # what the first SDK import completes
         finally:
             dashscope_private.deactivate()
             for name in VARIABLES:
