@@ -69,7 +69,9 @@ LIST_MODULES = (
     "import sys\n"
     "names = sorted(sys.modules)\n"
     "r = sys.modules.get('dashscope_private._runtime')\n"
-    "active = r.is_active() if r is not None else False\n"
+    "b = sys.modules.get('dashscope_private._boot')\n"
+    "# active: activation complete, or (lazy start-up) hooks registered and waiting for the first SDK import\n"
+    "active = (r is not None and r.current() is not None) or bool(b is not None and b.pending)\n"
     "installed = ','.join(r.installed_integrations()) if r is not None else ''\n"
     "sys.stdout.write('ACTIVE=%s\\nINSTALLED=%s\\n' % (active, installed) + '\\n'.join(names))\n"
 )

@@ -12,7 +12,7 @@ import os
 import sys
 
 from . import _log
-from ._importhook import finder
+from ._boot import finder
 from .config import (
     ENDPOINT,
     HOSTS,
