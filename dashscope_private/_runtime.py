@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import _thread
 import os
-import sys
 
 from . import _log
 from ._boot import finder
@@ -340,11 +339,11 @@ def _export_environment(values: Dict[str, Any], config: Any) -> None:
         os.environ[variable] = _override_text(value)
     host = config.endpoint.host
     for variable in _NO_PROXY_VARS:
-        current = os.environ.get(variable, "")
-        entries = [e.strip().lower() for e in current.split(",") if e.strip()]
+        existing = os.environ.get(variable, "")
+        entries = [e.strip().lower() for e in existing.split(",") if e.strip()]
         if host not in entries and "*" not in entries:
             _remember(variable)
-            os.environ[variable] = ",".join([*filter(None, [current.strip(", ")]), host])
+            os.environ[variable] = ",".join([*filter(None, [existing.strip(", ")]), host])
 
 
 def _remember(variable: str) -> None:

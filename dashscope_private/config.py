@@ -113,6 +113,9 @@ class Endpoint(_Frozen):
     """The private endpoint: ``scheme`` is ``None`` when the user gave none."""
 
     __slots__ = ("scheme", "host", "port")
+    scheme: "str | None"
+    host: str
+    port: "int | None"
 
     def __init__(self, scheme: "str | None", host: str, port: "int | None") -> None:
         self._init(scheme=scheme, host=host, port=port)
@@ -136,6 +139,8 @@ class HostSet(_Frozen):
     """Exact host names plus ``*.suffix`` wildcards (which never match the bare suffix)."""
 
     __slots__ = ("exact", "suffixes")
+    exact: frozenset
+    suffixes: tuple
 
     def __init__(self, exact: frozenset = frozenset(), suffixes: tuple = ()) -> None:
         self._init(exact=frozenset(exact), suffixes=tuple(suffixes))
@@ -166,6 +171,14 @@ class Config(_Frozen):
         "allow",
         "sources",
     )
+    endpoint: Endpoint
+    hosts: HostSet
+    disabled_integrations: frozenset
+    log_level: "str | None"
+    strict: bool
+    oss: str
+    allow: HostSet
+    sources: tuple
 
     def __init__(
         self,

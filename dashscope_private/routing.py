@@ -188,7 +188,7 @@ class Router:
         else:
             hint = (
                 "it is a public Model Studio host that is not redirected; add it to DASHSCOPE_PRIVATE_HOSTS "
-                f"to send it through the private endpoint, or to DASHSCOPE_PRIVATE_ALLOW to permit it"
+                "to send it through the private endpoint, or to DASHSCOPE_PRIVATE_ALLOW to permit it"
             )
         return PublicEgressBlocked(host, "", hint)
 

@@ -173,7 +173,7 @@ def test_authorization_only_reaches_named_hosts(private, trap):
 
 def test_load_with_concurrent_toggling_and_client_building(standin, trap):
     openai = pytest.importorskip("openai")
-    dashscope = pytest.importorskip("dashscope")
+    pytest.importorskip("dashscope")
     from dashscope import Generation
 
     public = "https://dashscope.aliyuncs.com/compatible-mode/v1"
@@ -290,7 +290,7 @@ def _closed_port() -> int:
 
 def _fault_calls():
     openai = pytest.importorskip("openai")
-    dashscope = pytest.importorskip("dashscope")
+    pytest.importorskip("dashscope")
     from dashscope import Generation
 
     def openai_call():
