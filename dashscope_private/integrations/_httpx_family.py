@@ -44,9 +44,10 @@ class HttpxFamily:
                 else:
                     new = url
                 original(self, method, new, *args, **kwargs)
-                if new is not url or self.url.host == endpoint_host():
-                    # Bound for the endpoint: a Host header copied from the public
-                    # request (redirects, user headers) must follow, as SNI does.
+                # Bound for the endpoint with headers given: a Host header copied from
+                # the public request (redirects, user headers) must follow, as SNI does.
+                # Without headers httpx derives Host from the URL, so skip the check.
+                if new is not url or (kwargs.get("headers") is not None and self.url.host == endpoint_host()):
                     netloc = self.url.netloc.decode("ascii")
                     if self.headers.get("host", netloc) != netloc:
                         self.headers["Host"] = netloc
