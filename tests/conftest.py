@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 
 import pytest
@@ -33,6 +34,55 @@ os.environ.setdefault("DASHSCOPE_API_KEY", "sk-test-dashscope")
 os.environ.setdefault("OPENAI_API_KEY", "sk-test-openai")
 
 
+# Second net, for clients that ignore proxy variables (aiohttp without trust_env,
+# raw sockets): in this process, name lookups and connections may only go to
+# loopback. An attempt to go elsewhere fails at once and fails the test; it
+# never makes a test pass, and no packet leaves the machine.
+_ESCAPES: list = []
+_real_getaddrinfo = socket.getaddrinfo
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _is_loopback(host) -> bool:
+    if host is None:
+        return True
+    if isinstance(host, (bytes, bytearray)):
+        host = host.decode("ascii", "replace")
+    host = host.strip("[]").lower().rstrip(".")
+    return host in ("", "localhost", "::1", "0:0:0:0:0:0:0:1") or host.startswith("127.") or host.endswith(".localhost")
+
+
+def _loopback_getaddrinfo(host, *args, **kwargs):
+    if not _is_loopback(host):
+        _ESCAPES.append(("lookup", host))
+        raise socket.gaierror(socket.EAI_NONAME, f"test guard: {host!r} is not loopback")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+def _address_host(address):
+    return address[0] if isinstance(address, tuple) else None  # AF_UNIX paths are local
+
+
+def _loopback_connect(self, address):
+    if not _is_loopback(_address_host(address)):
+        _ESCAPES.append(("connect", address))
+        raise ConnectionRefusedError(f"test guard: {address!r} is not loopback")
+    return _real_connect(self, address)
+
+
+def _loopback_connect_ex(self, address):
+    if not _is_loopback(_address_host(address)):
+        _ESCAPES.append(("connect", address))
+        raise ConnectionRefusedError(f"test guard: {address!r} is not loopback")
+    return _real_connect_ex(self, address)
+
+
+socket.getaddrinfo = _loopback_getaddrinfo
+socket.socket.connect = _loopback_connect
+socket.socket.connect_ex = _loopback_connect_ex
+
+
 @pytest.fixture(scope="session")
 def trap() -> Trap:
     return _TRAP
@@ -42,11 +92,15 @@ def trap() -> Trap:
 def _nothing_escapes_and_state_is_reset():
     """Every test: starts and ends inactive, and nothing may reach the trap unless the test took it."""
     _TRAP.take()
+    _ESCAPES.clear()
     yield
     dashscope_private.deactivate()
     _log.reset_once()
     leaked = _TRAP.take()
     assert not leaked, f"requests escaped to the proxy trap (they would have left the VPC): {leaked}"
+    escaped = list(_ESCAPES)
+    _ESCAPES.clear()
+    assert not escaped, f"non-loopback lookups or connections were attempted (refused by the test guard): {escaped}"
 
 
 @pytest.fixture
