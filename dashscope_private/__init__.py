@@ -30,11 +30,13 @@ The public Python API is deliberately small:
 loaded at interpreter start-up on Python 3.15+ (``.start`` files).
 """
 
-from .errors import ConfigError, DashscopePrivateError, PublicEgressBlocked
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
+
+    from .errors import ConfigError, DashscopePrivateError, PublicEgressBlocked
+
+_ERRORS = ("ConfigError", "PublicEgressBlocked", "DashscopePrivateError")
 
 __version__ = "0.1.0"
 
@@ -76,3 +78,12 @@ def rewrite_url(url: str) -> str:
     from ._runtime import rewrite_url as _rewrite_url
 
     return _rewrite_url(url)
+
+
+def __getattr__(name: str) -> object:
+    """The exception classes, loaded on first use (PEP 562): start-up never needs them."""
+    if name in _ERRORS:
+        from . import errors
+
+        return getattr(errors, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -159,12 +159,15 @@ def boot() -> None:
     _booted = True
     try:
         from .config import INTEGRATION_MODULES, load
-        from .errors import ConfigError
 
         try:
             if load(os.environ) is None:
                 return  # DASHSCOPE_PRIVATE_DISABLE
-        except ConfigError as exc:
+        except Exception as exc:
+            from .errors import ConfigError  # only now: a valid configuration never loads it
+
+            if not isinstance(exc, ConfigError):
+                raise
             report_startup_error(exc)  # and fail closed once a library is imported
         pending = True
         for module_name in set(INTEGRATION_MODULES.values()):

@@ -7,11 +7,19 @@ beyond builtins (no ``re``, ``urllib``, ``dataclasses``, ``typing`` or
 ``logging``); each of those would add milliseconds to every Python process.
 """
 
-from .errors import ConfigError
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, Mapping
+
+    from .errors import ConfigError
+
+
+def _error(variable: str, problem: str, fix: str = "") -> "ConfigError":
+    """Build a ConfigError; ``errors`` is imported only when a value is actually wrong,
+    which keeps it off the start-up path of a correctly configured process."""
+    from .errors import ConfigError
+
+    return ConfigError(variable, problem, fix)
 
 __all__ = [
     "ENDPOINT",
@@ -211,18 +219,18 @@ def _normalize_dns_name(variable: str, name: str, what: str) -> str:
     if name.endswith("."):
         name = name[:-1]
     if not name:
-        raise ConfigError(variable, f"the {what} is empty", "give a host name such as ep-xxxx.dashscope.cn-beijing.privatelink.aliyuncs.com")
+        raise _error(variable, f"the {what} is empty", "give a host name such as ep-xxxx.dashscope.cn-beijing.privatelink.aliyuncs.com")
     if not name.isascii():
         try:
             name = name.encode("idna").decode("ascii")
         except UnicodeError:
-            raise ConfigError(variable, f"the {what} {name!r} is not a valid internationalized domain name", "use the endpoint's ASCII domain name") from None
+            raise _error(variable, f"the {what} {name!r} is not a valid internationalized domain name", "use the endpoint's ASCII domain name") from None
     name = name.lower()
     if len(name) > 253:
-        raise ConfigError(variable, f"the {what} is longer than 253 characters")
+        raise _error(variable, f"the {what} is longer than 253 characters")
     for label in name.split("."):
         if not label or len(label) > 63 or label[0] == "-" or label[-1] == "-" or not _LABEL_CHARS.issuperset(label):
-            raise ConfigError(variable, f"the {what} {name!r} is not a valid host name", "use letters, digits, '-' and '.' only")
+            raise _error(variable, f"the {what} {name!r} is not a valid host name", "use letters, digits, '-' and '.' only")
     return name
 
 
@@ -234,7 +242,7 @@ def _is_ipv4(host: str) -> bool:
 def _validate_ipv4(variable: str, host: str) -> str:
     parts = host.split(".")
     if any(len(p) > 3 or int(p) > 255 or (len(p) > 1 and p[0] == "0") for p in parts):
-        raise ConfigError(variable, f"{host!r} is not a valid IPv4 address")
+        raise _error(variable, f"{host!r} is not a valid IPv4 address")
     return host
 
 
@@ -244,12 +252,12 @@ def _validate_ipv6(variable: str, literal: str) -> str:
     try:
         return str(ipaddress.IPv6Address(literal))
     except ValueError:
-        raise ConfigError(variable, f"[{literal}] is not a valid IPv6 address") from None
+        raise _error(variable, f"[{literal}] is not a valid IPv6 address") from None
 
 
 def _parse_port(variable: str, text: str) -> int:
     if not text or not (text.isascii() and text.isdigit()) or len(text) > 5 or not 0 < int(text) <= 65535:
-        raise ConfigError(variable, f"the port {text!r} is not a number from 1 to 65535")
+        raise _error(variable, f"the port {text!r} is not a number from 1 to 65535")
     return int(text)
 
 
@@ -257,11 +265,11 @@ def parse_endpoint(value: str, variable: str = ENDPOINT) -> "Endpoint":
     """Parse ``host``, ``host:port``, ``http(s)://host[:port]`` or an IP literal; a trailing ``/`` is fine."""
     text = value.strip()
     if not text:
-        raise ConfigError(variable, "the value is empty", "set it to the endpoint's domain, e.g. ep-xxxx.dashscope.cn-beijing.privatelink.aliyuncs.com")
+        raise _error(variable, "the value is empty", "set it to the endpoint's domain, e.g. ep-xxxx.dashscope.cn-beijing.privatelink.aliyuncs.com")
     if any(c.isspace() for c in text):
-        raise ConfigError(variable, "the value contains whitespace", "set only the endpoint's domain")
+        raise _error(variable, "the value contains whitespace", "set only the endpoint's domain")
     if "*" in text:
-        raise ConfigError(
+        raise _error(
             variable,
             "the value contains '*', the masked placeholder copied from the documentation",
             "copy the real default service domain of your endpoint from the PrivateLink console",
@@ -272,32 +280,32 @@ def parse_endpoint(value: str, variable: str = ENDPOINT) -> "Endpoint":
         scheme, rest = text.split("://", 1)
         scheme = scheme.lower()
         if scheme not in ("http", "https"):
-            raise ConfigError(variable, f"the scheme {scheme!r} is not supported", "use http:// or https:// or no scheme")
+            raise _error(variable, f"the scheme {scheme!r} is not supported", "use http:// or https:// or no scheme")
     if rest.endswith("/"):
         rest = rest[:-1]
     if "@" in rest:
-        raise ConfigError(variable, "user information ('user@') is not allowed", "set only the endpoint's domain")
+        raise _error(variable, "user information ('user@') is not allowed", "set only the endpoint's domain")
     for mark, what in (("/", "a path"), ("?", "a query"), ("#", "a fragment")):
         if mark in rest:
-            raise ConfigError(variable, f"{what} is not allowed", "set only scheme, host and port; paths such as /compatible-mode/v1 are kept from each request")
+            raise _error(variable, f"{what} is not allowed", "set only scheme, host and port; paths such as /compatible-mode/v1 are kept from each request")
     port_text = None
     if rest.startswith("["):
         close = rest.find("]")
         if close < 0:
-            raise ConfigError(variable, "an IPv6 literal is missing its closing ']'")
+            raise _error(variable, "an IPv6 literal is missing its closing ']'")
         host = _validate_ipv6(variable, rest[1:close])
         after = rest[close + 1 :]
         if after:
             if not after.startswith(":"):
-                raise ConfigError(variable, f"unexpected text {after!r} after the IPv6 literal")
+                raise _error(variable, f"unexpected text {after!r} after the IPv6 literal")
             port_text = after[1:]
     elif rest.count(":") > 1:
-        raise ConfigError(variable, "an IPv6 address must be written in brackets", "write it as [addr] or [addr]:port")
+        raise _error(variable, "an IPv6 address must be written in brackets", "write it as [addr] or [addr]:port")
     else:
         host, sep, port_text_raw = rest.partition(":")
         port_text = port_text_raw if sep else None
         if not host:
-            raise ConfigError(variable, "the host is empty")
+            raise _error(variable, "the host is empty")
         host = _validate_ipv4(variable, host) if _is_ipv4(host) else _normalize_dns_name(variable, host, "host")
     port = _parse_port(variable, port_text) if port_text is not None else None
     return Endpoint(scheme, host, port)
@@ -312,18 +320,18 @@ def parse_hosts(value: str, variable: str) -> "HostSet":
         if not item:
             continue
         if "://" in item or any(c in item for c in "/?#@:") or any(c.isspace() for c in item):
-            raise ConfigError(variable, f"{item!r} is not a host name", "list bare host names such as dashscope.aliyuncs.com, comma-separated")
+            raise _error(variable, f"{item!r} is not a host name", "list bare host names such as dashscope.aliyuncs.com, comma-separated")
         if item.startswith("*."):
             suffix = _normalize_dns_name(variable, item[2:], "wildcard suffix")
             if "." not in suffix:
-                raise ConfigError(variable, f"the wildcard {item!r} is too broad", "name at least a registered domain, e.g. *.maas.aliyuncs.com")
+                raise _error(variable, f"the wildcard {item!r} is too broad", "name at least a registered domain, e.g. *.maas.aliyuncs.com")
             suffixes.append("." + suffix)
         elif "*" in item:
-            raise ConfigError(variable, f"{item!r}: '*' is only allowed as a leading '*.'")
+            raise _error(variable, f"{item!r}: '*' is only allowed as a leading '*.'")
         else:
             exact.add(_normalize_dns_name(variable, item, "host"))
     if not exact and not suffixes:
-        raise ConfigError(variable, "the list names no host", "give at least one host, e.g. dashscope.aliyuncs.com")
+        raise _error(variable, "the list names no host", "give at least one host, e.g. dashscope.aliyuncs.com")
     return HostSet(frozenset(exact), tuple(sorted(set(suffixes))))
 
 
@@ -333,7 +341,7 @@ def _parse_bool(variable: str, value: str) -> bool:
         return True
     if v in _FALSE:
         return False
-    raise ConfigError(variable, f"{value!r} is not a boolean", "use 1 or 0")
+    raise _error(variable, f"{value!r} is not a boolean", "use 1 or 0")
 
 
 def _parse_integrations(variable: str, value: str) -> frozenset:
@@ -343,7 +351,7 @@ def _parse_integrations(variable: str, value: str) -> frozenset:
         if not name:
             continue
         if name not in INTEGRATIONS:
-            raise ConfigError(variable, f"unknown integration {item.strip()!r}", "choose from " + ", ".join(INTEGRATIONS))
+            raise _error(variable, f"unknown integration {item.strip()!r}", "choose from " + ", ".join(INTEGRATIONS))
         names.add(name)
     return frozenset(names)
 
@@ -351,7 +359,7 @@ def _parse_integrations(variable: str, value: str) -> frozenset:
 def _parse_choice(variable: str, value: str, choices: tuple) -> str:
     v = value.strip().lower()
     if v not in choices:
-        raise ConfigError(variable, f"{value!r} is not one of " + ", ".join(c for c in choices if c), "")
+        raise _error(variable, f"{value!r} is not one of " + ", ".join(c for c in choices if c), "")
     return v
 
 
