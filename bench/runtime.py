@@ -30,12 +30,13 @@ import argparse
 import cProfile
 import gc
 import ipaddress
-import json
 import os
 import platform
 import statistics
 import sys
 import time
+
+from _results import write_json  # bench/ is sys.path[0] when a script here runs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -293,35 +294,21 @@ def make_request_cases(standin: StandIn) -> tuple:
         _expect(standin, n, "/api/v1/services/aigc/text-generation/generation", "dashscope Generation.call")
         return result
 
-    def requests_post(patched: bool, n: int) -> tuple:
-        url = chat_url(patched)
-        standin.clear()
-        result = timed_loop(lambda: requests.post(url, json=payload).raise_for_status(), n)
-        _expect(standin, n, "/chat/completions", "requests.post")
-        return result
+    def raw_post(label: str, poster):  # poster(patched) -> callable(url) that posts once
+        def case(patched: bool, n: int) -> tuple:
+            post = poster(patched)
+            url = chat_url(patched)
+            standin.clear()
+            result = timed_loop(lambda: post(url, json=payload).raise_for_status(), n)
+            _expect(standin, n, "/chat/completions", label)
+            return result
 
-    def httpx_post(patched: bool, n: int) -> tuple:
-        url = chat_url(patched)
-        standin.clear()
-        result = timed_loop(lambda: httpx.post(url, json=payload).raise_for_status(), n)
-        _expect(standin, n, "/chat/completions", "httpx.post")
-        return result
+        return case
 
-    def requests_session_post(patched: bool, n: int) -> tuple:
-        session = sessions.setdefault(patched, requests.Session())
-        url = chat_url(patched)
-        standin.clear()
-        result = timed_loop(lambda: session.post(url, json=payload).raise_for_status(), n)
-        _expect(standin, n, "/chat/completions", "requests.Session.post")
-        return result
-
-    def httpx_client_post(patched: bool, n: int) -> tuple:
-        client = httpx_clients.setdefault(patched, httpx.Client())
-        url = chat_url(patched)
-        standin.clear()
-        result = timed_loop(lambda: client.post(url, json=payload).raise_for_status(), n)
-        _expect(standin, n, "/chat/completions", "httpx.Client.post")
-        return result
+    requests_post = raw_post("requests.post", lambda patched: requests.post)
+    httpx_post = raw_post("httpx.post", lambda patched: httpx.post)
+    requests_session_post = raw_post("requests.Session.post", lambda patched: sessions.setdefault(patched, requests.Session()).post)
+    httpx_client_post = raw_post("httpx.Client.post", lambda patched: httpx_clients.setdefault(patched, httpx.Client()).post)
 
     cases = [
         ("openai chat.completions.create", openai_chat, True),
@@ -576,12 +563,7 @@ def main() -> int:
         "all_goals_pass": ok,
         "seconds": perf() - started,
     }
-    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-    tmp = args.json + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(out, f, indent=1, default=str)
-    os.replace(tmp, args.json)
-    print(f"wrote {args.json}")
+    write_json(args.json, out)
     return 2 if (args.fail_on_goal and not ok) else 0
 
 

@@ -39,6 +39,8 @@ import sys
 import tempfile
 import time
 
+from _results import write_json  # bench/ is sys.path[0] when a script here runs
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
@@ -461,12 +463,7 @@ def main() -> int:
         "notes": notes,
         "seconds": time.perf_counter() - started,
     }
-    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-    tmp = args.json + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(result, f, indent=1, default=str)
-    os.replace(tmp, args.json)
-    print(f"wrote {args.json}")
+    write_json(args.json, result)
     if failed_checks:
         return 1
     if args.fail_on_goal and not all(r["pass"] for r in rows if r["primary"]):
