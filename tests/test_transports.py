@@ -162,3 +162,16 @@ def test_non_dashscope_urls_pass_untouched(private):
         httpx.get(other.url + "/compatible-mode/v1/models")
         assert [r.host for r in other.records] == [other.netloc, other.netloc]
     assert private.records == []
+
+
+def test_requests_prepared_before_activation_does_not_use_the_proxy(standin):
+    """Proxies are chosen for the public URL at prepare time; the send backstop rewrites the URL and
+    must not then send the private request through them (found by the load test)."""
+    requests = pytest.importorskip("requests")
+    session = requests.Session()
+    prepared = session.prepare_request(requests.Request("POST", CHAT, json=BODY))
+    settings = session.merge_environment_settings(prepared.url, {}, None, None, None)
+    assert settings["proxies"]  # the trap, chosen for dashscope.aliyuncs.com
+    dashscope_private.activate(standin.url)
+    assert session.send(prepared, **settings).status_code == 200
+    landed(standin)
