@@ -273,3 +273,18 @@ def test_other_examples_run_unchanged(user_venv, standin, example, module, expec
     assert result.returncode == 0, result.stderr
     assert expected in result.stdout
     assert standin.records and all(r.host == standin.netloc for r in standin.records)
+
+
+def test_run_alongside_the_pth_activates_once(user_venv, standin):
+    """Both the .pth and `run`'s sitecustomize fire in a venv that has the package: patched once, and private."""
+    cli = os.path.join(os.path.dirname(user_venv), "dashscope-private")
+    code = (
+        "import requests, requests.models as m\n"
+        "f = m.PreparedRequest.__dict__['prepare_url']\n"
+        "print(hasattr(f.__wrapped__, '__wrapped__'), requests.post('https://dashscope.aliyuncs.com/api/v1/x', json={}, timeout=10).status_code)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE_PRIVATE_")}
+    result = subprocess.run([cli, "run", "--endpoint", standin.url, "--", user_venv, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout.split() == ["False", "200"]  # patched once, around the original; and private
+    assert [r.host for r in standin.records] == [standin.netloc]
