@@ -56,7 +56,7 @@ class _HookedLoader:
         return create(spec) if create is not None else None
 
     def exec_module(self, module: "ModuleType") -> None:
-        module.__loader__ = self._loader
+        module.__loader__ = self._loader  # type: ignore[assignment]
         spec = getattr(module, "__spec__", None)
         if spec is not None and spec.loader is self:
             spec.loader = self._loader

@@ -56,7 +56,7 @@ def _is_private_address(address: str) -> bool:
 def _library_versions() -> Dict[str, Optional[str]]:
     from importlib import metadata
 
-    versions = {}
+    versions: Dict[str, Optional[str]] = {}
     for name in REGISTRY:  # integration names are the libraries' distribution names
         try:
             versions[name] = metadata.version(name)

@@ -95,7 +95,7 @@ _LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 class _Frozen:
     """Tiny immutable record: ``dataclasses`` would import ``re`` and ``inspect``."""
 
-    __slots__ = ()
+    __slots__: "tuple[str, ...]" = ()
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")

@@ -65,9 +65,8 @@ def split_url(url: str) -> tuple | None:
     authority = url[start:end]
     if "\\" in authority or any(c.isspace() for c in authority):
         return None
-    userinfo, at, hostport = authority.rpartition("@")
-    if not at:
-        userinfo = None
+    before_at, at, hostport = authority.rpartition("@")
+    userinfo = before_at if at else None
     if hostport.startswith("["):
         close = hostport.find("]")
         if close < 0:

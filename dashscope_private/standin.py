@@ -79,7 +79,7 @@ def _anthropic_events(model: str) -> List[str]:
     """The Anthropic Messages streaming events for REPLY_TEXT, as ``event:``/``data:`` SSE records."""
     words = REPLY_TEXT.split(" ")
     pieces = [w + " " for w in words[:-1]] + words[-1:]
-    message = {"id": "msg_standin", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 0}}
+    message: Dict[str, Any] = {"id": "msg_standin", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 0}}
     events: List[tuple] = [
         ("message_start", {"type": "message_start", "message": message}),
         ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
@@ -397,7 +397,7 @@ class StandIn:
 
     @property
     def host(self) -> str:
-        return self._server.server_address[0]
+        return str(self._server.server_address[0])
 
     @property
     def port(self) -> int:

@@ -59,7 +59,7 @@ def _swap_module_class(module: ModuleType) -> None:
     if not names:
         raise AttributeError("dashscope has none of " + ", ".join(GLOBALS))
     original = type(module)
-    namespace = {name: _global_property(name) for name in names}
+    namespace: dict = {name: _global_property(name) for name in names}
     namespace["__module__"] = __name__
     private = type("DashscopePrivateModule", (original,), namespace)
     module.__class__ = private
