@@ -8,11 +8,18 @@ non-DashScope URL allocates nothing.
 
 from __future__ import annotations
 
-from .._runtime import current, route_target, route_url
+from .._runtime import current, endpoint_host, route_target, route_url
 from ..errors import DashscopePrivateError
 from ..routing import split_url
 
-__all__ = ["rewrite_str", "rewrite_httpx_url", "rewrite_yarl_url", "rewrite_setting", "names_redirected_host"]
+__all__ = [
+    "rewrite_str",
+    "rewrite_httpx_url",
+    "rewrite_yarl_url",
+    "rewrite_setting",
+    "names_redirected_host",
+    "is_endpoint_host",
+]
 
 rewrite_str = route_url
 
@@ -62,3 +69,27 @@ def names_redirected_host(host_header: str) -> bool:
         return route_target("http", parts[2], warn=False) is not None
     except DashscopePrivateError:
         return False
+
+
+def is_endpoint_host(host: object) -> bool:
+    """True when ``host`` (a str or bytes host name, any case, one trailing dot) is the endpoint's.
+
+    Every integration whose library honours proxy settings uses this to send
+    endpoint traffic direct: the endpoint is inside the VPC, and activation
+    does not edit ``NO_PROXY`` (that would change how the program's own later
+    proxy settings behave). Never raises; anything it does not understand is
+    not the endpoint.
+    """
+    endpoint = endpoint_host()
+    if endpoint is None or not host:
+        return False
+    if isinstance(host, (bytes, bytearray)):
+        try:
+            host = bytes(host).decode("ascii")
+        except UnicodeDecodeError:
+            return False
+    if not isinstance(host, str):
+        return False
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return len(host) - len(endpoint) <= 1 and host.lower().rstrip(".") == endpoint
