@@ -53,8 +53,6 @@ REGISTRY = {
 #: ``activate()`` keyword -> variable
 OVERRIDE_NAMES = {name[len("DASHSCOPE_PRIVATE_") :].lower(): name for name in VARIABLES}
 
-_NO_PROXY_VARS = ("NO_PROXY", "no_proxy")
-
 _lock = _thread.RLock()
 _router: Optional[Router] = None
 _installed: Dict[str, ModuleType] = {}
@@ -329,7 +327,14 @@ def _uninstall(name: str) -> None:
 
 
 def _export_environment(values: Dict[str, Any], config: Any) -> None:
-    """Make explicit values visible to child processes and exempt the endpoint from proxies."""
+    """Make explicit ``activate()`` values visible to child processes.
+
+    Proxy variables are deliberately left alone: writing the endpoint into
+    ``NO_PROXY``/``no_proxy`` would change how the program's own later proxy
+    settings behave (a lower-case copy shadows a later ``NO_PROXY``). Each
+    integration sends endpoint traffic direct instead, and child Python
+    processes inherit ``DASHSCOPE_PRIVATE_*`` and do the same.
+    """
     from .config import _override_text
 
     for variable, value in values.items():
@@ -337,13 +342,6 @@ def _export_environment(values: Dict[str, Any], config: Any) -> None:
             continue
         _remember(variable)
         os.environ[variable] = _override_text(value)
-    host = config.endpoint.host
-    for variable in _NO_PROXY_VARS:
-        existing = os.environ.get(variable, "")
-        entries = [e.strip().lower() for e in existing.split(",") if e.strip()]
-        if host not in entries and "*" not in entries:
-            _remember(variable)
-            os.environ[variable] = ",".join([*filter(None, [existing.strip(", ")]), host])
 
 
 def _remember(variable: str) -> None:

@@ -122,17 +122,21 @@ def test_websocket_app_hard_coded_realtime_url(private):
 
 
 def test_endpoint_bypasses_environment_proxies(standin, monkeypatch, trap):
-    """HTTP(S)_PROXY points at the trap and NO_PROXY does not name loopback: activation must exempt the endpoint."""
+    """HTTP(S)_PROXY points at the trap and NO_PROXY does not name loopback: the endpoint must go direct,
+    without activation touching the proxy variables."""
     requests = pytest.importorskip("requests")
     httpx = pytest.importorskip("httpx")
     monkeypatch.setenv("NO_PROXY", "internal.example")
     monkeypatch.setenv("no_proxy", "internal.example")
+    before = dict(os.environ)
     dashscope_private.activate(standin.url)
-    assert os.environ["NO_PROXY"] == "internal.example,127.0.0.1"
+    assert {k: v for k, v in os.environ.items() if "PROXY" in k.upper()} == {k: v for k, v in before.items() if "PROXY" in k.upper()}
     assert requests.post(CHAT, json=BODY, timeout=10).status_code == 200
+    assert requests.post(standin.url + "/compatible-mode/v1/chat/completions", json=BODY, timeout=10).status_code == 200
     with httpx.Client() as client:  # reads the proxy environment now
         assert client.post(CHAT, json=BODY).status_code == 200
     landed(standin)
+    assert len(standin.records) == 3
     # Other traffic still uses the proxy as configured.
     with StandIn() as other:
         response = requests.get(other.url.replace("127.0.0.1", "localhost") + "/x", timeout=10)

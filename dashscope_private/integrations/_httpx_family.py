@@ -11,6 +11,10 @@ every request of the program, DashScope or not.
 A client's own ``base_url`` is rewritten once, where the client stores it, so
 requests merged onto it are already private and pass the hook untouched
 (rewriting an ``httpx.URL`` object re-parses it, ~25 µs, on every request).
+
+Requests for the endpoint take the client's direct transport, never a proxy
+mount: the client read the proxy variables when it was built, and activation
+does not edit ``NO_PROXY``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import importlib
 
 from .._patching import Patcher
 from .._runtime import endpoint_host
-from ._urls import rewrite_httpx_url, rewrite_setting, rewrite_str
+from ._urls import is_endpoint_host, names_redirected_host, rewrite_httpx_url, rewrite_setting, rewrite_str
 
 __all__ = ["HttpxFamily"]
 
@@ -44,20 +48,32 @@ class HttpxFamily:
                 else:
                     new = url
                 original(self, method, new, *args, **kwargs)
-                # Bound for the endpoint with headers given: a Host header copied from
-                # the public request (redirects, user headers) must follow, as SNI does.
+                # Bound for the endpoint with headers given: a Host header naming a public
+                # host we redirect (copied from the public request, a redirect, user headers)
+                # must follow, as SNI does. Any other Host header is left byte for byte.
                 # Without headers httpx derives Host from the URL, so skip the check.
-                if new is not url or (kwargs.get("headers") is not None and self.url.host == endpoint_host()):
-                    netloc = self.url.netloc.decode("ascii")
-                    if self.headers.get("host", netloc) != netloc:
-                        self.headers["Host"] = netloc
+                if kwargs.get("headers") is not None and self.url.host == endpoint_host():
+                    host_header = self.headers.get("host")
+                    if host_header is not None and names_redirected_host(host_header):
+                        self.headers["Host"] = self.url.netloc.decode("ascii")
 
             return __init__
 
         def store_base_url(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
             return rewrite_setting(wrapped(*args, **kwargs))
 
+        def make_transport_for_url(original):  # type: ignore[no-untyped-def]
+            def _transport_for_url(self, url):  # type: ignore[no-untyped-def]
+                if is_endpoint_host(getattr(url, "host", None)):
+                    return self._transport  # the endpoint is inside the VPC: never a proxy mount
+                return original(self, url)
+
+            return _transport_for_url
+
         self._patcher.replace(module.Request, "__init__", make_request_init)
+        for client in (module.Client, module.AsyncClient):
+            if "_transport_for_url" in vars(client):
+                self._patcher.replace(client, "_transport_for_url", make_transport_for_url)
         client_base = getattr(getattr(module, "_client", None), "BaseClient", None)
         if client_base is not None and hasattr(client_base, "_enforce_trailing_slash"):
             self._patcher.wrap(client_base, "_enforce_trailing_slash", store_base_url)

@@ -19,6 +19,7 @@ __all__ = [
     "rewrite_setting",
     "names_redirected_host",
     "is_endpoint_host",
+    "url_is_for_endpoint",
 ]
 
 rewrite_str = route_url
@@ -57,10 +58,14 @@ def rewrite_setting(url):  # type: ignore[no-untyped-def]
         return url
 
 
-def names_redirected_host(host_header: str) -> bool:
-    """True when a ``Host`` header value (``host[:port]``) names a host being redirected."""
+def names_redirected_host(host_header: object) -> bool:
+    """True when a ``Host`` header value (``host[:port]``) names a host being redirected.
+
+    Header values may be bytes or anything else a library accepts: whatever is
+    not a ``str`` is not ours to judge.
+    """
     router = current()
-    if router is None or not router.might_match(host_header):
+    if router is None or not isinstance(host_header, str) or not router.might_match(host_header):
         return False
     parts = split_url("http://" + host_header.strip())
     if parts is None:
@@ -93,3 +98,23 @@ def is_endpoint_host(host: object) -> bool:
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     return len(host) - len(endpoint) <= 1 and host.lower().rstrip(".") == endpoint
+
+
+_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+
+
+def url_is_for_endpoint(url: object) -> bool:
+    """True when the string URL ``url`` is addressed to the endpoint, host and port (cheap for other URLs)."""
+    router = current()
+    config = router.config if router is not None else None
+    if config is None or not isinstance(url, str):
+        return False
+    endpoint = config.endpoint
+    if endpoint.host not in url and endpoint.host not in url.lower():
+        return False
+    parts = split_url(url)
+    if parts is None or parts[2] != endpoint.host:
+        return False
+    scheme, port_text = parts[0], parts[3]
+    port = int(port_text) if port_text and port_text.isdigit() else _DEFAULT_PORTS[scheme]
+    return port == (endpoint.port or _DEFAULT_PORTS[scheme])

@@ -2,7 +2,8 @@
 
 ``ClientSession._build_url`` (aiohttp 3.8+) is used by every request and by
 ``ws_connect``, after ``base_url`` is joined; the connection, Host header, SNI
-and ``trust_env`` proxy lookup all follow its result. Older releases fall back
+and ``trust_env`` proxy lookup all follow its result; that lookup never
+proxies the endpoint (activation does not edit ``NO_PROXY``). Older releases fall back
 to the URL argument of ``ClientSession._request``. Plain-function hooks: they
 run for every request.
 """
@@ -10,7 +11,7 @@ run for every request.
 from __future__ import annotations
 
 from .._patching import Patcher
-from ._urls import rewrite_str, rewrite_yarl_url
+from ._urls import is_endpoint_host, rewrite_str, rewrite_yarl_url
 
 __all__ = ["install", "uninstall"]
 
@@ -32,14 +33,26 @@ def _make_request(original):  # type: ignore[no-untyped-def]
     return _request
 
 
+def _make_get_env_proxy_for_url(original):  # type: ignore[no-untyped-def]
+    def get_env_proxy_for_url(url):  # type: ignore[no-untyped-def]
+        if is_endpoint_host(getattr(url, "host", None)):
+            raise LookupError("dashscope-private: the private endpoint is never proxied")
+        return original(url)
+
+    return get_env_proxy_for_url
+
+
 def install() -> None:
     import aiohttp
+    import aiohttp.client
 
     session = aiohttp.ClientSession
     if hasattr(session, "_build_url"):
         _patcher.replace(session, "_build_url", _make_build_url)
     else:
         _patcher.replace(session, "_request", _make_request)
+    if hasattr(aiohttp.client, "get_env_proxy_for_url"):  # trust_env=True: proxies from the environment
+        _patcher.replace(aiohttp.client, "get_env_proxy_for_url", _make_get_env_proxy_for_url)
 
 
 def uninstall() -> list:

@@ -7,7 +7,8 @@ The SDK reads ``dashscope.base_http_api_url``, ``base_websocket_api_url`` and
 swapped for a subclass whose data descriptors rewrite on *read*: whatever was
 stored, by import-time ``DASHSCOPE_HTTP_BASE_URL``, user code or
 ``set_region()``, reads back private. The stored value is left as the user
-set it, so uninstalling shows it again.
+set it, so uninstalling shows it again; writing back a value a read returned
+(save and restore) stores the original, so the round trip is exact.
 
 The 2.x ``Client`` resolves a frozen ``Config`` once per construction (and
 again in ``with_options``) through ``dashscope.v2.client.resolve_config``;
@@ -38,12 +39,24 @@ _swapped: list = []  # [(module, original class, our class)]
 
 
 def _global_property(name: str) -> property:
+    # (private value handed out by the last read, the stored value it came from)
+    handed_out: list = [None, None]
+
     def get(module: ModuleType) -> object:
         # A read sends nothing: never raise or warn here; the transport hooks
         # refuse or warn about the request itself.
-        return rewrite_setting(module.__dict__[name])
+        stored = module.__dict__[name]
+        shown = rewrite_setting(stored)
+        if shown is not stored:
+            handed_out[:] = [shown, stored]
+        return shown
 
     def set_(module: ModuleType, value: object) -> None:
+        # Save-and-restore (fixtures, ``monkeypatch`` undo) writes back what a read
+        # returned: store what the user had, so ``deactivate()`` shows it again.
+        shown, stored = handed_out
+        if shown is not None and isinstance(value, str) and value == shown:
+            value = stored
         module.__dict__[name] = value
 
     def delete(module: ModuleType) -> None:

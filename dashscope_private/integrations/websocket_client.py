@@ -1,7 +1,8 @@
 """websocket-client: rewrite the URL given to ``WebSocket.connect``.
 
 ``WebSocketApp.run_forever`` and ``create_connection`` both end there; the
-handshake's Host header, SNI and the ``no_proxy`` check follow the new URL.
+handshake's Host header and SNI follow the new URL, and the proxy lookup
+never proxies the endpoint (activation does not edit ``NO_PROXY``).
 ``WebSocketApp`` also chooses its (SSL or plain) dispatcher from its own
 ``url`` attribute, so ``run_forever`` rewrites that first: a ``wss://`` public
 URL sent to a plain ``ws://`` endpoint must not get the SSL dispatcher.
@@ -10,7 +11,7 @@ URL sent to a plain ``ws://`` endpoint must not get the SSL dispatcher.
 from __future__ import annotations
 
 from .._patching import Patcher
-from ._urls import rewrite_str
+from ._urls import is_endpoint_host, rewrite_str
 
 __all__ = ["install", "uninstall"]
 
@@ -34,11 +35,23 @@ def _make_run_forever(original):  # type: ignore[no-untyped-def]
     return run_forever
 
 
+def _make_get_proxy_info(original):  # type: ignore[no-untyped-def]
+    def get_proxy_info(hostname, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if is_endpoint_host(hostname):
+            return None, 0, None  # the private endpoint is never proxied
+        return original(hostname, *args, **kwargs)
+
+    return get_proxy_info
+
+
 def install() -> None:
     import websocket
+    import websocket._http
 
     _patcher.replace(websocket.WebSocket, "connect", _make_connect)
     _patcher.replace(websocket.WebSocketApp, "run_forever", _make_run_forever)
+    if hasattr(websocket._http, "get_proxy_info"):
+        _patcher.replace(websocket._http, "get_proxy_info", _make_get_proxy_info)
 
 
 def uninstall() -> list:
