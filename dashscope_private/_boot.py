@@ -160,17 +160,22 @@ def boot() -> None:
     try:
         from .config import INTEGRATION_MODULES, load
 
+        watched = set(INTEGRATION_MODULES.values())
         try:
-            if load(os.environ) is None:
+            config = load(os.environ)
+            if config is None:
                 return  # DASHSCOPE_PRIVATE_DISABLE
+            if config.strict:
+                watched.add("socket")  # strict mode's net goes under every stack, known or not
         except Exception as exc:
             from .errors import ConfigError  # only now: a valid configuration never loads it
 
             if not isinstance(exc, ConfigError):
                 raise
             report_startup_error(exc)  # and fail closed once a library is imported
+            watched.add("socket")
         pending = True
-        for module_name in set(INTEGRATION_MODULES.values()):
+        for module_name in watched:
             finder.register(module_name, _activate_on_first_import)
     except Exception as exc:  # never break start-up, whatever went wrong
         sys.stderr.write(f"dashscope-private: not activated ({type(exc).__name__}: {exc})\n")

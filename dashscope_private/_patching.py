@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import functools
 
-import wrapt
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, Callable, List, Tuple
@@ -28,8 +26,21 @@ class MissingTarget(AttributeError):
     """A class or function we meant to patch is not in this version of the library."""
 
 
-class _Wrapper(wrapt.FunctionWrapper):
-    """Marks wrappers as ours, so installs are idempotent and uninstall finds them."""
+_wrapper_class = None
+
+
+def _Wrapper(wrapped: object, wrapper: Callable[..., Any]) -> Any:
+    """Our ``wrapt.FunctionWrapper`` subclass, defined on first use: ``import wrapt``
+    costs up to ~100 ms (2.x), and the plain-function hooks never need it."""
+    global _wrapper_class
+    if _wrapper_class is None:
+        import wrapt
+
+        class DashscopePrivateWrapper(wrapt.FunctionWrapper):  # type: ignore[misc]
+            """Marks wrappers as ours, so installs are idempotent and uninstall finds them."""
+
+        _wrapper_class = DashscopePrivateWrapper
+    return _wrapper_class(wrapped, wrapper)
 
 
 #: Attribute set on our plain-function replacements; it holds the original.
@@ -37,7 +48,9 @@ _ORIGINAL = "__dashscope_private_original__"
 
 
 def _is_ours(value: object) -> bool:
-    return isinstance(value, _Wrapper) or (callable(value) and hasattr(value, _ORIGINAL))
+    if _wrapper_class is not None and isinstance(value, _wrapper_class):
+        return True
+    return callable(value) and hasattr(value, _ORIGINAL)
 
 
 def is_patched(owner: object, name: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import _thread
 import os
+import sys
 
 from . import _log
 from ._boot import finder
@@ -226,6 +227,8 @@ def deactivate() -> None:
         finder.clear()
         for name in list(_installed):
             _uninstall(name)
+        if "dashscope_private._egress_guard" in sys.modules:
+            sys.modules["dashscope_private._egress_guard"].uninstall()
         for variable, previous in _saved_environ.items():
             if previous is None:
                 os.environ.pop(variable, None)
@@ -258,6 +261,17 @@ def _apply(router: Router) -> None:
     for name, (module_name, _impl) in REGISTRY.items():
         if name not in disabled:
             finder.register(module_name, _make_hook(name))
+    _apply_egress_guard(router)
+
+
+def _apply_egress_guard(router: Router) -> None:
+    """Strict or failing closed: the process-level net under every library; otherwise none at all."""
+    from . import _egress_guard
+
+    if router.error is not None or (router.config is not None and router.config.strict):
+        _egress_guard.install()
+    elif _egress_guard.installed():
+        _egress_guard.uninstall()
 
 
 def _make_hook(name: str):  # -> Callable[[ModuleType], None]
