@@ -22,8 +22,7 @@ from __future__ import annotations
 import importlib
 
 from .._patching import Patcher
-from .._runtime import endpoint_host
-from ._urls import is_endpoint_host, names_redirected_host, rewrite_httpx_url, rewrite_setting, rewrite_str
+from ._urls import is_endpoint_address, is_endpoint_host, names_redirected_host, rewrite_httpx_url, rewrite_setting, rewrite_str
 
 __all__ = ["HttpxFamily"]
 
@@ -52,7 +51,8 @@ class HttpxFamily:
                 # host we redirect (copied from the public request, a redirect, user headers)
                 # must follow, as SNI does. Any other Host header is left byte for byte.
                 # Without headers httpx derives Host from the URL, so skip the check.
-                if kwargs.get("headers") is not None and self.url.host == endpoint_host():
+                url_now = self.url
+                if kwargs.get("headers") is not None and is_endpoint_address(url_now.scheme, url_now.host, url_now.port):
                     host_header = self.headers.get("host")
                     if host_header is not None and names_redirected_host(host_header):
                         self.headers["Host"] = self.url.netloc.decode("ascii")

@@ -20,6 +20,7 @@ __all__ = [
     "names_redirected_host",
     "is_endpoint_host",
     "url_is_for_endpoint",
+    "is_endpoint_address",
 ]
 
 rewrite_str = route_url
@@ -27,7 +28,10 @@ rewrite_str = route_url
 
 def rewrite_httpx_url(url, warn: bool = True):  # type: ignore[no-untyped-def]
     """An ``httpx.URL``/``httpx2.URL`` pointed at the endpoint, or ``url`` itself."""
-    target = route_target(url.scheme, url.host, warn)
+    scheme, host = getattr(url, "scheme", None), getattr(url, "host", None)
+    if not isinstance(scheme, str) or not isinstance(host, str) or not hasattr(url, "copy_with"):
+        return url  # not an httpx-style URL: not ours to judge
+    target = route_target(scheme, host, warn)
     if target is None:
         return url
     scheme, host, port = target
@@ -103,18 +107,25 @@ def is_endpoint_host(host: object) -> bool:
 _DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 
 
-def url_is_for_endpoint(url: object) -> bool:
-    """True when the string URL ``url`` is addressed to the endpoint, host and port (cheap for other URLs)."""
+def is_endpoint_address(scheme: object, host: object, port: object) -> bool:
+    """True when ``scheme://host:port`` (``port`` None for the scheme's default) is the endpoint."""
     router = current()
     config = router.config if router is not None else None
-    if config is None or not isinstance(url, str):
+    if config is None or not is_endpoint_host(host) or scheme not in _DEFAULT_PORTS:
         return False
-    endpoint = config.endpoint
-    if endpoint.host not in url and endpoint.host not in url.lower():
+    default = _DEFAULT_PORTS[scheme]  # type: ignore[index]
+    return (port or default) == (config.endpoint.port or default)
+
+
+def url_is_for_endpoint(url: object) -> bool:
+    """True when the string URL ``url`` is addressed to the endpoint, host and port (cheap for other URLs)."""
+    host = endpoint_host()
+    if host is None or not isinstance(url, str) or (host not in url and host not in url.lower()):
         return False
     parts = split_url(url)
-    if parts is None or parts[2] != endpoint.host:
+    if parts is None:
         return False
-    scheme, port_text = parts[0], parts[3]
-    port = int(port_text) if port_text and port_text.isdigit() else _DEFAULT_PORTS[scheme]
-    return port == (endpoint.port or _DEFAULT_PORTS[scheme])
+    port_text = parts[3]
+    if port_text and not (port_text.isascii() and port_text.isdigit()):
+        return False
+    return is_endpoint_address(parts[0], parts[2], int(port_text) if port_text else None)
