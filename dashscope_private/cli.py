@@ -194,6 +194,8 @@ def doctor(args: argparse.Namespace) -> int:
         if info["version"] and not info["disabled"] and not info.get("ok"):
             problems.append(f"integration {name} does not install on {name} {info['version']}: {info.get('error')}")
 
+    report["stacks"] = _stack_report(config)
+
     scheme = endpoint.scheme or ("http" if endpoint.is_privatelink_domain else "https")
     port = endpoint.port or (443 if scheme == "https" else 80)
     addresses, dns_error = _resolve(endpoint.host, port)
@@ -218,6 +220,32 @@ def doctor(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if problems else EXIT_OK
 
 
+def _stack_report(config: Any) -> List[dict]:
+    """Installed HTTP stacks and what happens to their DashScope traffic under this configuration."""
+    from .stacks import REDIRECTED, STRICT_ONLY, installed_stacks
+
+    rows = installed_stacks()
+    for row in rows:
+        integration = row["integration"]
+        if row["coverage"] == REDIRECTED and integration in config.disabled_integrations:
+            row["effective"] = f"integration {integration} disabled: " + ("blocked by strict mode's net" if config.strict else "NOT redirected")
+        elif row["coverage"] == STRICT_ONLY:
+            row["effective"] = "blocked (strict mode)" if config.strict else "NOT redirected (blocked in strict mode only)"
+        elif row["coverage"] == REDIRECTED:
+            row["effective"] = "redirected"
+        else:
+            row["effective"] = "not covered"
+    return rows
+
+
+def _stack_lines(rows: List[dict]) -> List[str]:
+    lines = ["", "HTTP stacks (from package metadata; nothing imported):"]
+    for row in rows:
+        note = f"  ({row['note']})" if row["note"] else ""
+        lines.append(f"  {row['name']:<17} {row['version']:<12} {row['effective']}{note}")
+    return lines
+
+
 def _doctor_lines(report: Dict[str, Any]) -> List[str]:
     config = report["config"]
     lines = [f"dashscope-private {report['version']} on Python {report['python']}", "", "configuration:"]
@@ -233,6 +261,7 @@ def _doctor_lines(report: Dict[str, Any]) -> List[str]:
         else:
             state = "ok" if info.get("ok") else f"PROBLEM: {info.get('error')}"
         lines.append(f"  {name:<17} {info['version'] or '-':<10} {state}")
+    lines += _stack_lines(report["stacks"])
     lines += ["", "typical URLs:"]
     lines += [f"  {src}\n    -> {dst}" for src, dst in report["urls"].items()]
     dns = report["dns"]

@@ -95,3 +95,30 @@ def test_run_passes_exit_codes_and_activates(standin):
 def test_version_and_help():
     assert cli("--version").stdout.startswith("dashscope-private ")
     assert "doctor" in cli("--help").stdout
+
+
+def test_doctor_lists_http_stacks_from_metadata(standin):
+    """Installed stacks come from package metadata (nothing imported) with what happens to each."""
+    result = cli("doctor", "--json", env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url, "DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS": "httpx"})
+    report = json.loads(result.stdout)
+    stacks = {row["name"]: row for row in report["stacks"]}
+    assert stacks["urllib.request"]["coverage"] == "redirected"
+    assert stacks["socket / asyncio"]["effective"] == "NOT redirected (blocked in strict mode only)"
+    if "requests" in stacks:
+        assert stacks["requests"]["effective"] == "redirected"
+    if "httpx" in stacks:
+        assert stacks["httpx"]["effective"] == "integration httpx disabled: NOT redirected"
+    strict = json.loads(cli("doctor", "--json", env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url, "DASHSCOPE_PRIVATE_STRICT": "1"}).stdout)
+    assert {row["name"]: row for row in strict["stacks"]}["socket / asyncio"]["effective"] == "blocked (strict mode)"
+    text = cli("doctor", env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url}).stdout
+    assert "HTTP stacks (from package metadata; nothing imported):" in text
+
+
+def test_installed_stacks_classifies_c_resolvers():
+    from dashscope_private.stacks import installed_stacks
+
+    rows = {row["name"]: row for row in installed_stacks([("PycURL", "7.45"), ("grpcio", "1.60"), ("Tornado", "6.4"), ("unrelated", "1")])}
+    assert rows["pycurl"]["coverage"] == "not covered" and "C" in rows["pycurl"]["note"]
+    assert rows["grpcio"]["coverage"] == "not covered"
+    assert rows["tornado"]["coverage"] == "strict-only"
+    assert "unrelated" not in rows

@@ -1,0 +1,92 @@
+"""What this package does for each HTTP stack a program may use: the table ``doctor`` shows.
+
+Pure data plus a scan of installed distributions' metadata: nothing here
+imports the libraries it describes (importing them would activate us and cost
+seconds). Three levels of coverage:
+
+``redirected``   an integration rewrites the stack's URLs to the endpoint
+                 (and strict mode refuses unredirected public hosts there);
+``strict-only``  nothing redirects it, but it resolves names through Python's
+                 ``socket`` module, so strict mode's net refuses public hosts;
+``not covered``  it resolves names (or tunnels) in C: neither applies.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Dict, Iterable, List, Optional
+
+__all__ = ["REDIRECTED", "STRICT_ONLY", "NOT_COVERED", "STACKS", "STDLIB_STACKS", "installed_stacks"]
+
+REDIRECTED = "redirected"
+STRICT_ONLY = "strict-only"
+NOT_COVERED = "not covered"
+
+#: Words for each level, as doctor prints them.
+MEANING = {
+    REDIRECTED: "redirected",
+    STRICT_ONLY: "not redirected; blocked in strict mode only (its name lookups meet the net)",
+    NOT_COVERED: "not covered",
+}
+
+#: distribution name -> (coverage, integration name or None, note)
+STACKS: Dict[str, tuple] = {
+    "openai": (REDIRECTED, "openai", "clients, per-request URLs and WebSocket connection managers"),
+    "dashscope": (REDIRECTED, "dashscope", "URL globals and the 2.x Client; the rest through its transports"),
+    "requests": (REDIRECTED, "requests", ""),
+    "httpx": (REDIRECTED, "httpx", ""),
+    "httpx2": (REDIRECTED, "httpx2", ""),
+    "aiohttp": (REDIRECTED, "aiohttp", "HTTP and ws_connect"),
+    "websocket-client": (REDIRECTED, "websocket-client", ""),
+    "websockets": (REDIRECTED, "websockets", "asyncio, sync and legacy clients"),
+    "urllib3": (REDIRECTED, "urllib3", "PoolManager, ProxyManager, urllib3.request"),
+    "dspy": (REDIRECTED, "dspy", "its bundled lm15 client"),
+    "httplib2": (REDIRECTED, "urllib", "through http.client: same scheme only (a connection cannot switch TLS)"),
+    "tornado": (STRICT_ONLY, None, "its own HTTP client; resolves through socket.getaddrinfo"),
+    "twisted": (STRICT_ONLY, None, "its own HTTP client; resolves through socket.getaddrinfo in a thread"),
+    "treq": (STRICT_ONLY, None, "built on Twisted"),
+    "niquests": (STRICT_ONLY, None, "its own HTTP stack (urllib3-future); resolves through socket"),
+    "pycurl": (NOT_COVERED, None, "libcurl resolves names and connects in C"),
+    "curl-cffi": (NOT_COVERED, None, "libcurl resolves names and connects in C"),
+    "grpcio": (NOT_COVERED, None, "gRPC's C core resolves names itself"),
+    "uvloop": (NOT_COVERED, None, "its event loop resolves in C: asyncio lookups bypass the net (the stacks above still redirect)"),
+}
+
+#: Always present: the standard library.
+STDLIB_STACKS: Dict[str, tuple] = {
+    "urllib.request": (REDIRECTED, "urllib", "the scheme may change (https -> http endpoint)"),
+    "http.client": (REDIRECTED, "urllib", "same scheme only: a connection object cannot switch TLS; refused in strict mode otherwise"),
+    "socket / asyncio": (STRICT_ONLY, None, "raw connections: strict mode's net refuses public hosts at name lookup"),
+}
+
+
+def _normalize(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def installed_stacks(distributions: Optional[Iterable[tuple]] = None) -> List[dict]:
+    """The known HTTP stacks installed here, from package metadata: name, version, coverage, integration, note.
+
+    ``distributions`` (``(name, version)`` pairs) is for tests; by default the
+    environment's own distributions are read, without importing any of them.
+    """
+    if distributions is None:
+        from importlib import metadata
+
+        distributions = ((d.metadata["Name"] or "", d.version) for d in metadata.distributions())
+    found: Dict[str, str] = {}
+    for name, version in distributions:
+        key = _normalize(name or "")
+        if key in STACKS and key not in found:
+            found[key] = version
+    import sys
+
+    rows = [
+        {"name": name, "version": "stdlib " + ".".join(map(str, sys.version_info[:2])), "coverage": coverage, "integration": integration, "note": note}
+        for name, (coverage, integration, note) in STDLIB_STACKS.items()
+    ]
+    for name in sorted(found):
+        coverage, integration, note = STACKS[name]
+        rows.append({"name": name, "version": found[name], "coverage": coverage, "integration": integration, "note": note})
+    return rows
