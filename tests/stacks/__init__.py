@@ -39,6 +39,6 @@ def drivers() -> List[ModuleType]:
     """Every driver module in this folder, in name order."""
     found = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if not info.name.startswith("_"):
+        if not info.name.startswith("_") and info.name != "table":
             found.append(importlib.import_module(f"{__name__}.{info.name}"))
     return found

@@ -1,0 +1,111 @@
+"""The coverage matrix: every stack × {direct, via proxy} × {HTTP, WebSocket} × {redirect, strict-refuse}.
+
+Each cell runs one unchanged request through a driver (``tests/stacks/``)
+against the loopback stand-in, with the public URL in the code:
+
+- redirect: the request lands on the endpoint (Host header = the endpoint) and
+  nothing reaches the proxy trap;
+- strict: ``PublicEgressBlocked`` for an unredirected public host
+  (``dashscope-intl``), the endpoint sees nothing, nothing reaches the trap.
+
+"via proxy": ``HTTP(S)_PROXY`` point at the trap and ``NO_PROXY`` names only
+``internal.example``, so the endpoint goes direct only because we send it so.
+"direct": no proxy variable at all.
+
+The session prints the table; with ``DASHSCOPE_PRIVATE_MATRIX_JSON=path`` it
+also writes the results, from which ``tests/stacks/table.py`` generates the
+README's "What is covered" table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+import dashscope_private
+from dashscope_private import PublicEgressBlocked
+
+import stacks
+
+PUBLIC = {"http": "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions", "ws": "wss://dashscope.aliyuncs.com/api-ws/v1/inference"}
+UNREDIRECTED = {"http": "https://dashscope-intl.aliyuncs.com/compatible-mode/v1/chat/completions", "ws": "wss://dashscope-intl.aliyuncs.com/api-ws/v1/inference"}
+PATHS = {"http": "/compatible-mode/v1/chat/completions", "ws": "/api-ws/v1/inference"}
+BODY = json.dumps({"model": "qwen-plus", "messages": [{"role": "user", "content": "hi"}]}).encode()
+HEADERS = {"Authorization": "Bearer sk-test", "Content-Type": "application/json"}
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+DRIVERS = stacks.drivers()
+RESULTS: dict = {}
+
+
+def _cells():
+    for driver in DRIVERS:
+        for kind in ("http", "ws"):
+            if hasattr(driver, kind):
+                for route in ("direct", "proxy"):
+                    for mode in ("redirect", "strict"):
+                        yield pytest.param(driver, kind, route, mode, id=f"{driver.STACK}-{kind}-{route}-{mode}")
+
+
+def blocked_in(error: BaseException) -> PublicEgressBlocked | None:
+    """Our error, wherever the library put it (cause, context, ``reason``, ``args``)."""
+    seen, queue = set(), [error]
+    while queue:
+        current = queue.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, PublicEgressBlocked):
+            return current
+        queue += [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        queue += [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
+    return None
+
+
+def _send(driver, kind: str, url: str):
+    return driver.http(url, BODY, HEADERS) if kind == "http" else driver.ws(url)
+
+
+@pytest.mark.parametrize("driver, kind, route, mode", list(_cells()))
+def test_cell(driver, kind, route, mode, standin, trap, monkeypatch):
+    pytest.importorskip(driver.LIBRARY)
+    if route == "proxy":
+        monkeypatch.setenv("NO_PROXY", "internal.example")
+        monkeypatch.setenv("no_proxy", "internal.example")
+    else:
+        for name in PROXY_VARIABLES:
+            monkeypatch.delenv(name, raising=False)
+    key = (driver.STACK, kind, route, mode)
+    RESULTS[key] = "✗"
+    if mode == "redirect":
+        dashscope_private.activate(standin.url)
+        result = _send(driver, kind, PUBLIC[kind])
+        assert result in (200, "task-started"), result
+        records = [r for r in standin.records if r.path.startswith(PATHS[kind])]
+        assert records and all(r.host == standin.netloc for r in records), standin.records
+    else:
+        dashscope_private.activate(standin.url, strict=True)
+        with pytest.raises(BaseException) as info:
+            _send(driver, kind, UNREDIRECTED[kind])
+        error = blocked_in(info.value)
+        assert error is not None, repr(info.value)
+        assert error.host == "dashscope-intl.aliyuncs.com"
+        assert standin.records == []
+    assert trap.take() == []
+    RESULTS[key] = "✓"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _table():
+    yield
+    if not RESULTS:
+        return
+    from stacks.table import render
+
+    print("\n" + render(RESULTS, DRIVERS))
+    out = os.environ.get("DASHSCOPE_PRIVATE_MATRIX_JSON")
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
+            json.dump([[*key, value] for key, value in sorted(RESULTS.items())], f, ensure_ascii=False, indent=1)
