@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import socket
 
-from ._runtime import current, on_import
+from . import _runtime
+from ._runtime import on_import
 from .errors import PublicEgressBlocked
 from .routing import PASS, normalize_host, split_url
 
@@ -46,9 +47,11 @@ _applied: list = []
 
 def check_host(host: object) -> None:
     """Raise :class:`PublicEgressBlocked` (or the configuration error) when ``host`` must not be reached."""
-    router = current()
+    router = _runtime._router
     if router is None or not host:
         return
+    if type(host) is str and router._cache.get(host) == PASS:
+        return  # the common case: a host already judged harmless, as spelled (no normalizing)
     if isinstance(host, (bytes, bytearray)):
         try:
             host = bytes(host).decode("ascii")
