@@ -29,7 +29,7 @@ class MissingTarget(AttributeError):
 _wrapper_class = None
 
 
-def _Wrapper(wrapped: object, wrapper: Callable[..., Any]) -> Any:
+def _Wrapper(wrapped: Any, wrapper: Callable[..., Any]) -> Any:
     """Our ``wrapt.FunctionWrapper`` subclass, defined on first use: ``import wrapt``
     costs up to ~100 ms (2.x), and the plain-function hooks never need it."""
     global _wrapper_class
