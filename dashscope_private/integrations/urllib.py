@@ -50,7 +50,7 @@ from types import ModuleType
 
 from .. import _log
 from .._patching import Patcher
-from .._runtime import current, on_import, route_target
+from .._runtime import current, endpoint_host, on_import, route_target
 from ._urls import is_endpoint_host, names_redirected_host, rewrite_str
 
 __all__ = ["install", "uninstall", "follow_host_header", "hostport_host"]
@@ -90,11 +90,6 @@ def _is_endpoint_port(port: object, default_port: object) -> bool:
     return port == (default_port if wanted is None else wanted)
 
 
-def _odd_edges(url: str) -> bool:
-    """True for text urllib would still clean up: ``<URL:...>`` wrappers, surrounding white space."""
-    return bool(url) and (url[0] == "<" or url[0].isspace() or url[-1].isspace())
-
-
 # ------------------------------------------------------------------ urllib.request
 
 
@@ -102,11 +97,7 @@ def _fix_request_host_headers(req: object, rewritten: bool) -> None:
     """Make ``Host`` headers naming a redirected host follow the request's (new) host."""
     headers = getattr(req, "headers", None)
     unredirected = getattr(req, "unredirected_hdrs", None)
-    found = False
-    for store in (headers, unredirected):
-        if isinstance(store, dict) and "Host" in store:
-            found = True
-    if not found:
+    if not ((isinstance(headers, dict) and "Host" in headers) or (isinstance(unredirected, dict) and "Host" in unredirected)):
         return
     host = getattr(req, "host", None)
     if not isinstance(host, str) or not host:
@@ -155,7 +146,8 @@ def _make_open(original, request_type):  # type: ignore[no-untyped-def]
     def open(self, fullurl, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: A001
         if isinstance(fullurl, str):
             new = rewrite_str(fullurl)
-            if new is fullurl and _odd_edges(fullurl):
+            # urllib strips "<URL:...>" and surrounding white space itself: look again at what it will use.
+            if new is fullurl and fullurl and (fullurl[0] == "<" or fullurl[0] <= " " or fullurl[-1] <= " "):
                 cleaned = unwrap(fullurl)
                 redirected = rewrite_str(cleaned)
                 if redirected is not cleaned:
@@ -170,7 +162,8 @@ def _make_open(original, request_type):  # type: ignore[no-untyped-def]
 
 def _make_proxy_bypass(original):  # type: ignore[no-untyped-def]
     def proxy_bypass(host, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if isinstance(host, str) and is_endpoint_host(hostport_host(host)):
+        endpoint = endpoint_host()
+        if endpoint is not None and isinstance(host, str) and endpoint in host.lower() and is_endpoint_host(hostport_host(host)):
             return True
         return original(host, *args, **kwargs)
 
@@ -230,16 +223,21 @@ def _bind(conn: object, host: str, port: object) -> None:
 def _make_connection_init(original, https_type):  # type: ignore[no-untyped-def]
     def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         original(self, *args, **kwargs)
+        router = current()
         host = getattr(self, "host", None)
-        if not isinstance(host, str) or not host or current() is None:
+        if router is None or not isinstance(host, str) or not host:
             return
-        secure = (https_type is not None and isinstance(self, https_type)) or getattr(self, "default_port", None) == 443
-        scheme = "https" if secure else "http"
-        target = route_target(scheme, host)  # strict mode / invalid configuration raise here
+        target = None
+        if router.might_match(host):  # cheap: only hosts that could be ours are decided
+            secure = (https_type is not None and isinstance(self, https_type)) or getattr(self, "default_port", None) == 443
+            scheme = "https" if secure else "http"
+            target = route_target(scheme, host)  # strict mode / invalid configuration raise here
         if target is None:
-            port = getattr(self, "port", None)
-            if is_endpoint_host(host) and _is_endpoint_port(port, getattr(self, "default_port", None)):
-                _bind(self, host, port)
+            endpoint = endpoint_host()
+            if endpoint is not None and endpoint in host.lower() and is_endpoint_host(host):
+                port = getattr(self, "port", None)
+                if _is_endpoint_port(port, getattr(self, "default_port", None)):
+                    _bind(self, host, port)
             return
         new_scheme, new_host, new_port = target
         if new_scheme != scheme:
