@@ -50,14 +50,20 @@ def unwrap_blocked(error):
 
 @pytest.fixture
 def no_loopback_exemption(monkeypatch):
-    """Proxy variables point at the trap (conftest) and NO_PROXY does not name loopback."""
+    """Proxy variables point at the trap (conftest) and NO_PROXY does not name loopback.
+
+    Call the returned function again after activating: whatever activation may
+    export to NO_PROXY, loopback is then not exempt. Deactivates before
+    monkeypatch restores the variables, so the session's values come back.
+    """
 
     def apply():
         monkeypatch.setenv("NO_PROXY", "internal.example")
         monkeypatch.setenv("no_proxy", "internal.example")
 
     apply()
-    return apply
+    yield apply
+    dashscope_private.deactivate()
 
 
 # ------------------------------------------------------------------ urllib.request
@@ -277,6 +283,44 @@ def test_urllib3_proxy_manager_disabled_integration_uses_the_proxy(standin, trap
             manager.request("POST", CHAT, body=BODY)
     assert [(method, target) for method, target, _h in trap.take()] == [("CONNECT", "dashscope.aliyuncs.com:443")]
     assert standin.records == []
+
+
+# ------------------------------------------------------------------ redirects
+
+
+MODELS = "https://dashscope.aliyuncs.com/compatible-mode/v1/models"
+
+
+@pytest.fixture
+def redirector():
+    """A loopback server (named ``localhost``, not the endpoint's host) that answers 302 to the public models URL."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(302)
+            self.send_header("Location", MODELS)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://localhost:{server.server_address[1]}/go"
+    server.shutdown()
+    server.server_close()
+
+
+def test_redirects_to_the_public_host_go_private(private, redirector):
+    """urllib's HTTPRedirectHandler and urllib3's PoolManager both open the Location through the hooked entry point."""
+    with urllib.request.urlopen(redirector, timeout=10) as response:
+        assert response.status == 200 and json.loads(response.read())["data"]
+    with urllib3.PoolManager() as manager:
+        assert manager.request("GET", redirector).status == 200
+    assert [(r.host, r.path) for r in private.records] == [(private.netloc, "/compatible-mode/v1/models")] * 2
 
 
 # ------------------------------------------------------------------ strict mode
