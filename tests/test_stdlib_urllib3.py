@@ -385,6 +385,22 @@ def test_odd_inputs_pass_through_untouched(private):
     assert not isinstance(info.value, PublicEgressBlocked)
 
 
+def test_http_client_subclass_that_refuses_the_new_host(standin, caplog):
+    class Pinned(http.client.HTTPConnection):
+        def __setattr__(self, name, value):
+            if name == "host" and "host" in self.__dict__:
+                raise AttributeError("pinned")
+            super().__setattr__(name, value)
+
+    dashscope_private.activate(standin.url)
+    with caplog.at_level(logging.WARNING, logger="dashscope_private"):
+        assert Pinned("dashscope.aliyuncs.com").host == "dashscope.aliyuncs.com"
+    assert any("refused the new host" in r.getMessage() for r in caplog.records)
+    dashscope_private.activate(standin.url, strict=True)
+    with pytest.raises(PublicEgressBlocked):
+        Pinned("dashscope.aliyuncs.com")
+
+
 def test_deactivate_restores_everything(private):
     import urllib3.poolmanager
 

@@ -179,19 +179,19 @@ def _patch_urllib_request(module: ModuleType) -> None:
 # ------------------------------------------------------------------ http.client
 
 
-def _scheme_mismatch(conn: object, host: str, scheme: str, new_scheme: str) -> None:
+def _cannot_redirect(conn: object, host: str, scheme: str, why: str) -> None:
+    """Strict mode: refuse the connection; otherwise warn once and leave it to the public host."""
     router = current()
     hint = (
-        f"http.client cannot redirect an {type(conn).__name__} ({scheme}) to the private endpoint, which "
-        f"takes {new_scheme}: a connection object cannot switch TLS on or off. Use urllib.request (or "
-        "requests/httpx), which choose the connection for the endpoint's scheme, or set "
+        f"http.client cannot redirect an {type(conn).__name__} ({scheme}) to the private endpoint: {why}. "
+        "Use urllib.request (or requests/httpx), which choose the connection for the endpoint's scheme, or set "
         "DASHSCOPE_PRIVATE_ENDPOINT to the endpoint's HTTPS custom domain (https://...)"
     )
     if router is not None and router.config is not None and router.config.strict:
         from ..errors import PublicEgressBlocked
 
         raise PublicEgressBlocked(host, f"{scheme}://{host}", hint)
-    _log.once("warning", ("http.client-scheme", host, scheme), "%s; this connection goes to public host %s", hint, host)
+    _log.once("warning", ("http.client", host, scheme), "%s; this connection goes to public host %s", hint, host)
 
 
 def _make_putheader(conn: object, netloc: str):  # type: ignore[no-untyped-def]
@@ -216,8 +216,11 @@ def _bind(conn: object, host: str, port: object) -> None:
         netloc = host
     if port is not None and port != default_port:
         netloc = f"{netloc}:{port}"
-    conn.__dict__[_BOUND] = netloc
-    conn.putheader = _make_putheader(conn, netloc)  # type: ignore[attr-defined]
+    try:
+        conn.__dict__[_BOUND] = netloc
+        conn.putheader = _make_putheader(conn, netloc)  # type: ignore[attr-defined]
+    except Exception:  # an unusual subclass (slots, read-only attributes): the Host header is left to it
+        pass
 
 
 def _make_connection_init(original, https_type):  # type: ignore[no-untyped-def]
@@ -241,10 +244,20 @@ def _make_connection_init(original, https_type):  # type: ignore[no-untyped-def]
             return
         new_scheme, new_host, new_port = target
         if new_scheme != scheme:
-            _scheme_mismatch(self, host, scheme, new_scheme)
+            why = f"the endpoint takes {new_scheme}, and a connection object cannot switch TLS on or off"
+            _cannot_redirect(self, host, scheme, why)
             return
-        self.host = new_host
-        self.port = new_port if new_port is not None else self.default_port
+        port = getattr(self, "port", None)
+        try:
+            self.host = new_host
+            self.port = new_port if new_port is not None else self.default_port
+        except Exception as exc:  # a subclass that will not let us: do not leave it half-moved
+            try:
+                self.host, self.port = host, port
+            except Exception:
+                pass
+            _cannot_redirect(self, host, scheme, f"{type(self).__name__} refused the new host ({type(exc).__name__})")
+            return
         _bind(self, new_host, self.port)
 
     return __init__
