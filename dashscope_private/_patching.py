@@ -17,7 +17,7 @@ import functools
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Callable, List, Tuple
+    from typing import Any, Callable, List, Optional, Tuple
 
 __all__ = ["Patcher", "MissingTarget", "is_patched"]
 
@@ -26,21 +26,30 @@ class MissingTarget(AttributeError):
     """A class or function we meant to patch is not in this version of the library."""
 
 
-_wrapper_class = None
+#: Our ``wrapt.FunctionWrapper`` subclass, created on the first :meth:`Patcher.wrap`.
+#: wrapt is imported only then: importing wrapt 2.x costs ~70-100 ms, and the
+#: ``urllib`` integration (which only uses plain replacements) installs on
+#: ``import http.client``, which very many programs do.
+_wrapper_type: Optional[type] = None
 
 
-def _Wrapper(wrapped: Any, wrapper: Callable[..., Any]) -> Any:
-    """Our ``wrapt.FunctionWrapper`` subclass, defined on first use: ``import wrapt``
-    costs up to ~100 ms (2.x), and the plain-function hooks never need it."""
-    global _wrapper_class
-    if _wrapper_class is None:
+def _wrapper_class() -> type:
+    global _wrapper_type
+    if _wrapper_type is None:
         import wrapt
 
-        class DashscopePrivateWrapper(wrapt.FunctionWrapper):  # type: ignore[misc]
+        class _Wrapper(wrapt.FunctionWrapper):  # type: ignore[misc]
             """Marks wrappers as ours, so installs are idempotent and uninstall finds them."""
 
-        _wrapper_class = DashscopePrivateWrapper
-    return _wrapper_class(wrapped, wrapper)
+        _Wrapper.__qualname__ = "_Wrapper"  # importable by name, through __getattr__ below
+        _wrapper_type = _Wrapper
+    return _wrapper_type
+
+
+def __getattr__(name: str) -> Any:
+    if name == "_Wrapper":  # bench/runtime.py measures it
+        return _wrapper_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 #: Attribute set on our plain-function replacements; it holds the original.
@@ -48,9 +57,8 @@ _ORIGINAL = "__dashscope_private_original__"
 
 
 def _is_ours(value: object) -> bool:
-    if _wrapper_class is not None and isinstance(value, _wrapper_class):
-        return True
-    return callable(value) and hasattr(value, _ORIGINAL)
+    wrapper = _wrapper_type
+    return (wrapper is not None and isinstance(value, wrapper)) or (callable(value) and hasattr(value, _ORIGINAL))
 
 
 def is_patched(owner: object, name: str) -> bool:
@@ -89,7 +97,7 @@ class Patcher:
         original = _raw_attribute(owner, name)
         if _is_ours(original):
             return
-        self._apply(owner, name, original, _Wrapper(original, wrapper))
+        self._apply(owner, name, original, _wrapper_class()(original, wrapper))
 
     def replace(self, owner: object, name: str, factory: Callable[[Any], Callable[..., Any]]) -> None:
         """Replace the plain function ``owner.name`` with ``factory(original)``.

@@ -64,6 +64,8 @@ INTEGRATION_MODULES = {
     "httpx2": "httpx2",
     "aiohttp": "aiohttp",
     "websocket-client": "websocket",
+    "urllib": "http.client",
+    "urllib3": "urllib3",
 }
 INTEGRATIONS = tuple(INTEGRATION_MODULES)
 

@@ -127,7 +127,7 @@ def test_unset_empty_and_kill_switch_mean_off():
         ("DASHSCOPE_PRIVATE_STRICT", "2"),
         ("DASHSCOPE_PRIVATE_LOG", "verbose"),
         ("DASHSCOPE_PRIVATE_OSS", "external"),
-        ("DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS", "openai,urllib3"),
+        ("DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS", "openai,pycurl"),
         ("DASHSCOPE_PRIVATE_ALLOW", "https://x.example"),
         ("DASHSCOPE_PRIVATE_HOSTS", "http://dashscope.aliyuncs.com"),
     ],
