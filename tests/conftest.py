@@ -96,6 +96,8 @@ def _nothing_escapes_and_state_is_reset():
     yield
     dashscope_private.deactivate()
     _log.reset_once()
+    if "urllib.request" in sys.modules:  # urlopen's global opener keeps the proxies it first saw
+        sys.modules["urllib.request"].install_opener(None)
     leaked = _TRAP.take()
     assert not leaked, f"requests escaped to the proxy trap (they would have left the VPC): {leaked}"
     escaped = list(_ESCAPES)

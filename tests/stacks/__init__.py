@@ -11,6 +11,8 @@ test apply). It defines:
 ``ws(url) -> str``                     optional: open a WebSocket on ``url``, send a ``run-task``
                                        message (``RUN_TASK``) and return the first event's
                                        ``header.event`` (the stand-in answers ``task-started``)
+``SCHEME_BOUND``  optional, True for a stack that cannot change the scheme (``http.client``): the
+                  matrix then redirects an ``http://`` public URL to the plain-HTTP stand-in
 
 Drivers let every exception out: the matrix expects ``PublicEgressBlocked``
 (possibly as the ``__cause__``/``__context__`` of the library's own error) in

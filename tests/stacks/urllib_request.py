@@ -1,4 +1,5 @@
-"""urllib.request: ``urlopen`` of a ``Request`` (the global opener, which honours the proxy variables)."""
+"""urllib.request: a ``Request`` through a fresh default opener (``build_opener()``, as ``urlopen`` builds
+on first use; it reads the proxy variables when built, so a fresh one per call sees the test's)."""
 
 STACK = "urllib.request"
 LIBRARY = "urllib.request"
@@ -9,6 +10,6 @@ def http(url: str, body: bytes, headers: dict) -> int:
     import urllib.request
 
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.build_opener().open(request, timeout=10) as response:
         response.read()
         return response.status
