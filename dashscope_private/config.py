@@ -64,6 +64,8 @@ INTEGRATION_MODULES = {
     "httpx2": "httpx2",
     "aiohttp": "aiohttp",
     "websocket-client": "websocket",
+    "websockets": "websockets",
+    "dspy": "dspy",
 }
 INTEGRATIONS = tuple(INTEGRATION_MODULES)
 
