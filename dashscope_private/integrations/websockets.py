@@ -53,11 +53,12 @@ _TLS_ARGUMENTS = ("ssl", "ssl_context", "server_hostname")
 _patcher = Patcher("websockets")
 
 
-def _downgraded(old: str, new: str) -> bool:
-    return new[:3] == "ws:" and old[:4].lower() == "wss:"
+def _downgraded(old: object, new: object) -> bool:
+    """True when the rewrite turned a ``wss://`` URI into a plain ``ws://`` one."""
+    return isinstance(old, str) and isinstance(new, str) and new[:3] == "ws:" and old[:4].lower() == "wss:"
 
 
-def _drop_tls_arguments(old: str, new: str, kwargs: dict) -> None:
+def _drop_tls_arguments(kwargs: dict) -> None:
     dropped = [name for name in _TLS_ARGUMENTS if kwargs.pop(name, None) is not None]
     if dropped:
         _log.once(
@@ -70,20 +71,18 @@ def _drop_tls_arguments(old: str, new: str, kwargs: dict) -> None:
 
 def _redirect(args: tuple, kwargs: dict) -> tuple:
     """``args`` with the URI (first positional or ``uri=``) rewritten; ``kwargs`` is adjusted in place."""
+    uri = args[0] if args else kwargs.get("uri")
+    if not isinstance(uri, str):
+        return args  # not a URI we understand: websockets decides what to do with it
+    new = rewrite_str(uri)
+    if new is uri:
+        return args
     if args:
-        uri = args[0]
-        new = rewrite_str(uri)
-        if new is uri:
-            return args
         args = (new, *args[1:])
     else:
-        uri = kwargs.get("uri")
-        new = rewrite_str(uri)
-        if new is uri:
-            return args
         kwargs["uri"] = new
     if _downgraded(uri, new):
-        _drop_tls_arguments(uri, new, kwargs)
+        _drop_tls_arguments(kwargs)
     return args
 
 
