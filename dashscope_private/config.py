@@ -66,6 +66,8 @@ INTEGRATION_MODULES = {
     "websocket-client": "websocket",
     "urllib": "http.client",
     "urllib3": "urllib3",
+    "websockets": "websockets",
+    "dspy": "dspy",
 }
 INTEGRATIONS = tuple(INTEGRATION_MODULES)
 

@@ -205,3 +205,83 @@ def test_realtime_websocket_goes_private(private, websocket_base_url):
     assert len(ws) == 1 and ws[0].host == private.netloc
     expected = "/api-ws/v1/realtime" if websocket_base_url else "/compatible-mode/v1/realtime"
     assert ws[0].path.startswith(expected)
+
+
+# ------------------------------------------------------------------ every WebSocket connection manager
+
+#: (resource path on the client, connect() arguments, path under the websocket base URL)
+CONNECTION_MANAGERS = [
+    ("realtime", {"model": "qwen-omni-turbo-realtime"}, "/realtime?model=qwen-omni-turbo-realtime"),
+    ("beta.realtime", {"model": "qwen-omni-turbo-realtime"}, "/realtime?model=qwen-omni-turbo-realtime"),
+    ("realtime.translations", {"model": "qwen3-livetranslate-flash-realtime"}, "/realtime/translations?model=qwen3-livetranslate-flash-realtime"),
+    ("responses", {}, "/responses"),
+    ("beta.responses", {}, "/responses"),
+    ("live", {}, "/live/sessions"),
+    ("live.forks", {"session_id": "s1"}, "/live/sessions/s1/fork"),
+    ("live.sideband", {"session_id": "s1"}, "/live/sessions/s1/attach"),
+]
+
+
+def _resource(client, path):
+    resource = client
+    for name in path.split("."):
+        resource = getattr(resource, name, None)
+        if resource is None or not hasattr(resource, "__dict__"):
+            pytest.skip(f"openai {openai.__version__} has no client.{path}")
+    if not callable(getattr(resource, "connect", None)):
+        pytest.skip(f"openai {openai.__version__} has no client.{path}.connect")
+    return resource
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("path,arguments,expected", CONNECTION_MANAGERS, ids=[c[0] for c in CONNECTION_MANAGERS])
+def test_every_websocket_connection_manager_goes_private(standin, path, arguments, expected, mode):
+    """With the websockets integration off, only the SDK-level wrappers redirect these: the manager's own
+    ``_prepare_url`` (what older SDKs connect to) and ``BaseClient._prepare_url`` (3.x passes the URL through it)."""
+    pytest.importorskip("websockets")
+    dashscope_private.activate(standin.url, disabled_integrations="websockets")
+    options = {"api_key": "sk-dashscope", "base_url": PUBLIC, "websocket_base_url": "wss://dashscope.aliyuncs.com/api-ws/v1"}
+    if mode == "sync":
+        manager = _resource(openai.OpenAI(**options), path).connect(**arguments)
+        assert str(manager._prepare_url()).startswith(f"ws://{standin.netloc}/api-ws/v1/")
+        with manager:
+            pass
+    else:
+
+        async def main():
+            manager = _resource(openai.AsyncOpenAI(**options), path).connect(**arguments)
+            assert str(manager._prepare_url()).startswith(f"ws://{standin.netloc}/api-ws/v1/")
+            async with manager:
+                pass
+
+        asyncio.run(main())
+    ws = [r for r in standin.records if r.kind == "websocket"]
+    assert len(ws) == 1 and ws[0].host == standin.netloc
+    assert ws[0].path == "/api-ws/v1" + expected
+
+
+def test_every_prepare_url_in_the_installed_sdk_is_wrapped(private):
+    """Found independently of the rule the integration uses: grep the SDK's source for ``def _prepare_url``."""
+    import importlib
+    import os
+    import sys
+
+    from dashscope_private._patching import is_patched
+
+    root = os.path.dirname(openai.__file__)
+    modules = []
+    for folder, _dirs, files in os.walk(os.path.join(root, "resources")):
+        for name in files:
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name), encoding="utf-8") as source:
+                    if "def _prepare_url(" in source.read():
+                        relative = os.path.relpath(os.path.join(folder, name[:-3]), os.path.dirname(root))
+                        modules.append(relative.replace(os.sep, ".").removesuffix(".__init__"))
+    if not modules:
+        pytest.skip(f"openai {openai.__version__} has no WebSocket connection managers")
+    managers = []
+    for name in modules:
+        module = importlib.import_module(name)
+        managers += [v for v in vars(sys.modules[name]).values() if isinstance(v, type) and v.__module__ == module.__name__ and "_prepare_url" in vars(v)]
+    assert managers
+    assert [m.__qualname__ for m in managers if not is_patched(m, "_prepare_url")] == []

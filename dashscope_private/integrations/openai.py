@@ -3,25 +3,39 @@
 Every way the SDK learns a base URL (constructor, ``OPENAI_BASE_URL``, the
 ``base_url`` setter, ``with_options``/``copy``, the module-level client) ends in
 ``BaseClient._enforce_trailing_slash``; absolute per-request URLs go through
-``BaseClient._prepare_url``; realtime WebSocket URLs through the connection
-managers' ``_prepare_url``. Wrapping those few methods on the base classes
-patches ``OpenAI``, ``AsyncOpenAI``, ``AzureOpenAI`` and every subclass in place:
-no class is swapped, so ``isinstance``, ``inspect.signature`` and pickling are
+``BaseClient._prepare_url``; WebSocket URLs through the connection managers'
+``_prepare_url``. Wrapping those few methods on the base classes patches
+``OpenAI``, ``AsyncOpenAI``, ``AzureOpenAI`` and every subclass in place: no
+class is swapped, so ``isinstance``, ``inspect.signature`` and pickling are
 unchanged. Only the URL is touched; every other argument passes through.
+
+The WebSocket connection managers (realtime, beta realtime, responses, beta
+responses, live and its forks/sideband, realtime translations in 3.57, and
+whatever comes next) each define their own ``_prepare_url`` in a module that
+``import openai`` does not load. They are found by a rule, not a list: every
+module file under ``openai/resources`` is watched (the directory is listed
+once, nothing is imported), and when one is imported every class defined in
+it with its own ``_prepare_url`` is wrapped. The websockets integration
+catches the same connections one level down; this level also covers programs
+that disable it, and keeps the SDK's own view of the URL consistent.
 """
 
 from __future__ import annotations
 
+import os
 from types import ModuleType
 
 from .._patching import Patcher
 from .._runtime import on_import
-from ._urls import rewrite_httpx_url, rewrite_setting
+from ._urls import rewrite_httpx_url, rewrite_setting, rewrite_str
 
 __all__ = ["install", "uninstall"]
 
-#: Modules that define realtime connection managers, across SDK versions.
+#: Modules known to define WebSocket connection managers; the directory scan finds the rest.
 _REALTIME_MODULES = ("openai.resources.realtime.realtime", "openai.resources.beta.realtime.realtime")
+_RESOURCES = "openai.resources"
+
+_resource_modules: tuple | None = None
 
 _patcher = Patcher("openai")
 
@@ -32,23 +46,63 @@ def _rewrite_setting(wrapped, instance, args, kwargs):  # type: ignore[no-untype
 
 
 def _rewrite_request_url(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
-    """A URL about to be requested: strict mode and fail-closed refuse it here."""
-    return rewrite_httpx_url(wrapped(*args, **kwargs))
+    """A URL about to be requested: strict mode and fail-closed refuse it here.
+
+    An ``httpx``/``httpx2`` URL in every SDK so far; a string is rewritten as
+    one, anything else a future SDK might return passes through untouched.
+    """
+    url = wrapped(*args, **kwargs)
+    if isinstance(url, str):
+        return rewrite_str(url)
+    if isinstance(getattr(url, "host", None), str) and isinstance(getattr(url, "scheme", None), str):
+        return rewrite_httpx_url(url)
+    return url
 
 
 def install() -> None:
-    """Patch ``openai._base_client.BaseClient`` now and the realtime managers when they load."""
+    """Patch ``openai._base_client.BaseClient`` now and the connection managers when they load."""
+    import openai
     from openai import _base_client
 
     base = _base_client.BaseClient
     _patcher.wrap(base, "_enforce_trailing_slash", _rewrite_setting)
     _patcher.wrap(base, "_prepare_url", _rewrite_request_url)
-    for module_name in _REALTIME_MODULES:
+    for module_name in _connection_manager_modules(getattr(openai, "__path__", ())):
         # Not imported by ``import openai``: patch when (if ever) the program loads them.
-        on_import("openai", module_name, _patch_realtime)
+        on_import("openai", module_name, _patch_connection_managers)
 
 
-def _patch_realtime(module: ModuleType) -> None:
+def _connection_manager_modules(package_path) -> tuple:  # type: ignore[no-untyped-def]
+    """Every module under ``openai.resources``, from a directory listing (cached; nothing imported)."""
+    global _resource_modules
+    if _resource_modules is None:
+        found = set(_REALTIME_MODULES)
+        for root in package_path:
+            found.update(_list_modules(os.path.join(root, "resources"), _RESOURCES))
+        _resource_modules = tuple(sorted(found))
+    return _resource_modules
+
+
+def _list_modules(directory: str, prefix: str) -> list:
+    names = []
+    stack = [(directory, prefix)]
+    while stack:
+        folder, package = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:  # not a directory (a zipped install): the known modules only
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.endswith(".py") and name[:-3].isidentifier():
+                names.append(package if name == "__init__.py" else f"{package}.{name[:-3]}")
+            elif name != "__pycache__" and name.isidentifier() and entry.is_dir():
+                stack.append((entry.path, f"{package}.{name}"))
+    return names
+
+
+def _patch_connection_managers(module: ModuleType) -> None:
+    """Wrap ``_prepare_url`` on every class ``module`` defines with its own (a WebSocket connection manager)."""
     for value in list(vars(module).values()):
         if isinstance(value, type) and value.__module__ == module.__name__ and "_prepare_url" in vars(value):
             _patcher.wrap(value, "_prepare_url", _rewrite_request_url)

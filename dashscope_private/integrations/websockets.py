@@ -1,0 +1,143 @@
+"""websockets: the legacy, asyncio, sync (and trio) clients connect to the endpoint.
+
+Every client module of websockets (``websockets.asyncio.client``,
+``websockets.sync.client``, ``websockets.legacy.client``,
+``websockets.trio.client``; ``websockets.client`` before 11) parses the URI
+it is given with its own module-global ``parse_uri`` and, from 15 on, picks a
+proxy with its own module-global ``get_proxy``. Both are replaced in each
+client module's namespace, so the Host header, TLS and SNI (``wss`` becomes
+``ws`` for the plain-HTTP ``ep-*`` endpoint), the proxy decision and
+redirects all follow the rewritten URI; the module ``websockets.uri`` itself
+is left alone. The package imports those modules lazily, so each is patched
+when (if ever) it is imported.
+
+The entry points (the ``connect``/``reconnect``/``Connect`` classes'
+``__init__``, or ``connect`` where it is a function) also rewrite the URI they
+are given, for one reason: a ``wss://`` URI redirected to a plain ``ws://``
+endpoint makes websockets refuse an ``ssl=``/``server_hostname=`` argument
+("ssl argument is incompatible with a ws:// URI"), and DashScope samples pass
+an ``ssl`` context routinely. Those TLS arguments were meant for the public
+host; they are dropped when, and only when, the connection was downgraded.
+
+Proxies: the environment's proxy (``proxy=True``, the default) is not used
+for the endpoint, which is inside the VPC; an explicit ``proxy="..."`` is the
+program's own choice and is kept.
+
+Checked against websockets 13.1, 14.2, 15.0.1, 16.0 and 17.4.
+"""
+
+from __future__ import annotations
+
+from types import FunctionType, ModuleType
+
+from .. import _log
+from .._patching import Patcher
+from .._runtime import on_import
+from ._urls import is_endpoint_host, rewrite_str
+
+__all__ = ["install", "uninstall"]
+
+#: Modules with a WebSocket client, across websockets versions (absent ones are never imported).
+_CLIENT_MODULES = (
+    "websockets.asyncio.client",
+    "websockets.sync.client",
+    "websockets.legacy.client",
+    "websockets.trio.client",
+    "websockets.client",
+)
+#: Names of the public client entry points in those modules.
+_ENTRY_POINTS = ("connect", "reconnect", "Connect")
+#: Arguments that only make sense for TLS to the original host.
+_TLS_ARGUMENTS = ("ssl", "ssl_context", "server_hostname")
+
+_patcher = Patcher("websockets")
+
+
+def _downgraded(old: object, new: object) -> bool:
+    """True when the rewrite turned a ``wss://`` URI into a plain ``ws://`` one."""
+    return isinstance(old, str) and isinstance(new, str) and new[:3] == "ws:" and old[:4].lower() == "wss:"
+
+
+def _drop_tls_arguments(kwargs: dict) -> None:
+    dropped = [name for name in _TLS_ARGUMENTS if kwargs.pop(name, None) is not None]
+    if dropped:
+        _log.once(
+            "info",
+            ("websockets-tls", tuple(dropped)),
+            "websockets: the endpoint is plain ws://, so the TLS argument(s) %s meant for the public wss:// host are not used",
+            ", ".join(dropped),
+        )
+
+
+def _redirect(args: tuple, kwargs: dict) -> tuple:
+    """``args`` with the URI (first positional or ``uri=``) rewritten; ``kwargs`` is adjusted in place."""
+    uri = args[0] if args else kwargs.get("uri")
+    if not isinstance(uri, str):
+        return args  # not a URI we understand: websockets decides what to do with it
+    new = rewrite_str(uri)
+    if new is uri:
+        return args
+    if args:
+        args = (new, *args[1:])
+    else:
+        kwargs["uri"] = new
+    if _downgraded(uri, new):
+        _drop_tls_arguments(kwargs)
+    return args
+
+
+def _make_init(original):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return original(self, *_redirect(args, kwargs), **kwargs)
+
+    return __init__
+
+
+def _make_connect_function(original):  # type: ignore[no-untyped-def]
+    def connect(*args, **kwargs):  # type: ignore[no-untyped-def]
+        return original(*_redirect(args, kwargs), **kwargs)
+
+    return connect
+
+
+def _make_parse_uri(original):  # type: ignore[no-untyped-def]
+    def parse_uri(uri, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return original(rewrite_str(uri), *args, **kwargs)
+
+    return parse_uri
+
+
+def _make_get_proxy(original):  # type: ignore[no-untyped-def]
+    def get_proxy(uri, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if is_endpoint_host(getattr(uri, "host", None)):
+            return None
+        return original(uri, *args, **kwargs)
+
+    return get_proxy
+
+
+def _patch_client_module(module: ModuleType) -> None:
+    """Patch one client module; a version without some of these names simply lacks that patch."""
+    namespace = vars(module)  # not getattr: websockets' lazy aliases would import other modules
+    if not isinstance(namespace.get("parse_uri"), FunctionType):
+        return  # not a URI-parsing client module in this version (e.g. websockets.client in 11+)
+    _patcher.replace(module, "parse_uri", _make_parse_uri)
+    if isinstance(namespace.get("get_proxy"), FunctionType):
+        _patcher.replace(module, "get_proxy", _make_get_proxy)
+    for name in _ENTRY_POINTS:
+        value = namespace.get(name)
+        if getattr(value, "__module__", None) != module.__name__:
+            continue
+        if isinstance(value, type) and isinstance(vars(value).get("__init__"), FunctionType):
+            _patcher.replace(value, "__init__", _make_init)
+        elif isinstance(value, FunctionType):
+            _patcher.replace(module, name, _make_connect_function)
+
+
+def install() -> None:
+    for module_name in _CLIENT_MODULES:
+        on_import("websockets", module_name, _patch_client_module)
+
+
+def uninstall() -> list:
+    return _patcher.undo()
