@@ -12,7 +12,7 @@ against the loopback stand-in, with the public URL in the code:
 ``internal.example``, so the endpoint goes direct only because we send it so.
 "direct": no proxy variable at all.
 
-The session prints the table; with ``DASHSCOPE_PRIVATE_MATRIX_JSON=path`` it
+The session prints the table; with ``STACK_MATRIX_JSON=path`` it
 also writes the results, from which ``tests/stacks/table.py`` generates the
 README's "What is covered" table.
 """
@@ -45,7 +45,7 @@ def _cells():
         for kind in ("http", "ws"):
             if hasattr(driver, kind):
                 for route in ("direct", "proxy"):
-                    for mode in ("redirect", "strict"):
+                    for mode in ("strict",) if getattr(driver, "STRICT_ONLY", False) else ("redirect", "strict"):
                         yield pytest.param(driver, kind, route, mode, id=f"{driver.STACK}-{kind}-{route}-{mode}")
 
 
@@ -110,7 +110,7 @@ def _table():
     from stacks.table import render
 
     print("\n" + render(RESULTS, DRIVERS))
-    out = os.environ.get("DASHSCOPE_PRIVATE_MATRIX_JSON")
+    out = os.environ.get("STACK_MATRIX_JSON")
     if out:
         with open(out, "w", encoding="utf-8") as f:
             json.dump([[*key, value] for key, value in sorted(RESULTS.items())], f, ensure_ascii=False, indent=1)

@@ -13,6 +13,8 @@ test apply). It defines:
                                        ``header.event`` (the stand-in answers ``task-started``)
 ``SCHEME_BOUND``  optional, True for a stack that cannot change the scheme (``http.client``): the
                   matrix then redirects an ``http://`` public URL to the plain-HTTP stand-in
+``STRICT_ONLY``   optional, True for a stack nothing redirects (raw sockets): only strict mode's
+                  refusal is expected
 
 Drivers let every exception out: the matrix expects ``PublicEgressBlocked``
 (possibly as the ``__cause__``/``__context__`` of the library's own error) in

@@ -5,7 +5,8 @@
 Only the text between ``<!-- stacks:start -->`` and ``<!-- stacks:end -->`` in
 the README is replaced. A cell reads ``✓`` (redirected, or refused in strict
 mode, with nothing at the proxy trap), ``✗`` (failed), ``–`` (not
-applicable) or ``?`` (not run: the library was not installed).
+applicable), ``not redirected`` (a stack only strict mode's net can stop) or
+``?`` (not run: the library was not installed).
 """
 
 from __future__ import annotations
@@ -32,16 +33,21 @@ COLUMNS = (
 def render(results: Dict[Tuple[str, str, str, str], str], drivers: Iterable = ()) -> str:
     """A Markdown table: one row per stack, one column per (kind, route, mode)."""
     stacks = {key[0]: None for key in sorted(results)}
+    drivers = list(drivers)
     kinds = {d.STACK: {k for k in ("http", "ws") if hasattr(d, k)} for d in drivers}
+    strict_only = {d.STACK for d in drivers if getattr(d, "STRICT_ONLY", False)}
+    notes = {d.STACK: " (an `http://` URL: same scheme only)" for d in drivers if getattr(d, "SCHEME_BOUND", False)}
     lines = ["| stack | " + " | ".join(c[3] for c in COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     for stack in stacks:
         cells = []
         for kind, route, mode, _title in COLUMNS:
             if stack in kinds and kind not in kinds[stack]:
                 cells.append("–")
+            elif stack in strict_only and mode == "redirect":
+                cells.append("not redirected")
             else:
                 cells.append(results.get((stack, kind, route, mode), "–" if stack not in kinds else "?"))
-        lines.append(f"| {stack} | " + " | ".join(cells) + " |")
+        lines.append(f"| {stack}{notes.get(stack, '')} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
