@@ -266,12 +266,12 @@ def _apply(router: Router) -> None:
 
 def _apply_egress_guard(router: Router) -> None:
     """Strict or failing closed: the process-level net under every library; otherwise none at all."""
-    from . import _egress_guard
-
     if router.error is not None or (router.config is not None and router.config.strict):
+        from . import _egress_guard
+
         _egress_guard.install()
-    elif _egress_guard.installed():
-        _egress_guard.uninstall()
+    elif "dashscope_private._egress_guard" in sys.modules:  # loaded only if it was ever needed
+        sys.modules["dashscope_private._egress_guard"].uninstall()
 
 
 def _make_hook(name: str):  # -> Callable[[ModuleType], None]
