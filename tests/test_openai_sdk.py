@@ -195,6 +195,7 @@ def _realtime_manager(client):
 @pytest.mark.parametrize("websocket_base_url", [None, "wss://dashscope.aliyuncs.com/api-ws/v1"])
 def test_realtime_websocket_goes_private(private, websocket_base_url):
     pytest.importorskip("websockets")
+    _realtime_manager(openai.OpenAI(api_key="sk-dashscope", base_url=PUBLIC))  # skips on SDKs without it
     kwargs = {"websocket_base_url": websocket_base_url} if websocket_base_url else {}
     client = openai.OpenAI(api_key="sk-dashscope", base_url=PUBLIC, **kwargs)
     realtime = _realtime_manager(client)
@@ -239,6 +240,7 @@ def test_every_websocket_connection_manager_goes_private(standin, path, argument
     """With the websockets integration off, only the SDK-level wrappers redirect these: the manager's own
     ``_prepare_url`` (what older SDKs connect to) and ``BaseClient._prepare_url`` (3.x passes the URL through it)."""
     pytest.importorskip("websockets")
+    _resource(openai.OpenAI(api_key="sk-dashscope", base_url=PUBLIC), path)  # skips on SDKs without it
     dashscope_private.activate(standin.url, disabled_integrations="websockets")
     options = {"api_key": "sk-dashscope", "base_url": PUBLIC, "websocket_base_url": "wss://dashscope.aliyuncs.com/api-ws/v1"}
     if mode == "sync":

@@ -104,7 +104,9 @@ def _list_modules(directory: str, prefix: str) -> list:
 def _patch_connection_managers(module: ModuleType) -> None:
     """Wrap ``_prepare_url`` on every class ``module`` defines with its own (a WebSocket connection manager)."""
     for value in list(vars(module).values()):
-        if isinstance(value, type) and value.__module__ == module.__name__ and "_prepare_url" in vars(value):
+        # issubclass(type(value), ...), not isinstance(value, ...): isinstance falls back to
+        # ``value.__class__``, which makes openai's lazy proxies (numpy, pandas) import their module.
+        if issubclass(type(value), type) and value.__module__ == module.__name__ and "_prepare_url" in vars(value):
             _patcher.wrap(value, "_prepare_url", _rewrite_request_url)
 
 
