@@ -112,6 +112,7 @@ def test_the_watcher_only_reacts_to_os_environ_itself():
 @pytest.mark.parametrize("startup", sorted(STARTUPS))
 def test_load_dotenv_after_start_up_goes_private(standin, tmp_path, startup):
     """The `.env` user: the endpoint and a later variable (strict) in a .env; requests imported before load_dotenv()."""
+    pytest.importorskip("dotenv")
     (tmp_path / ".env").write_text(f"DASHSCOPE_API_KEY=sk-dotenv\nDASHSCOPE_PRIVATE_ENDPOINT={standin.url}/api/v1\nDASHSCOPE_PRIVATE_STRICT=1\n")
     code = f"""
         import requests
@@ -132,6 +133,8 @@ def test_load_dotenv_after_start_up_goes_private(standin, tmp_path, startup):
 
 
 def test_dotenv_values_into_os_environ_and_sdk_imported_first(standin, tmp_path):
+    pytest.importorskip("dotenv")
+    pytest.importorskip("openai")
     (tmp_path / "settings.env").write_text(f"DASHSCOPE_PRIVATE_ENDPOINT={standin.url}/compatible-mode/v1\n")
     code = """
         import os
