@@ -12,7 +12,7 @@ def _watch_environ() -> None:
 
     With the variable unset, a program may still set it later (``load_dotenv()``,
     ``%env``): the first write of a ``DASHSCOPE_PRIVATE_*`` key to ``os.environ``
-    imports the package then. The ``.pth`` line holds the same function.
+    imports the package then. The ``.pth`` line holds the same watcher, as a lambda.
     """
     original = os._Environ.__setitem__
     if hasattr(original, "__dashscope_private_watcher__"):
