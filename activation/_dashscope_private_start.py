@@ -12,11 +12,13 @@ def _watch_environ() -> None:
 
     With the variable unset, a program may still set it later (``load_dotenv()``,
     ``%env``): the first write of a ``DASHSCOPE_PRIVATE_*`` key to ``os.environ``
-    imports the package then. The ``.pth`` line holds the same watcher, as a lambda.
+    imports the package then. The ``.pth`` line installs the same watcher (as a
+    lambda); the class attribute ``_dashscope_private_setitem`` (the original)
+    marks it installed.
     """
-    original = os._Environ.__setitem__
-    if hasattr(original, "__dashscope_private_watcher__"):
+    if "_dashscope_private_setitem" in vars(os._Environ):
         return
+    original = os._Environ.__setitem__
     environ = os.environ
 
     def __setitem__(self, key, value):  # type: ignore[no-untyped-def]
@@ -30,7 +32,7 @@ def _watch_environ() -> None:
 
     __setitem__.__qualname__ = original.__qualname__
     __setitem__.__wrapped__ = original  # type: ignore[attr-defined]
-    __setitem__.__dashscope_private_watcher__ = True  # type: ignore[attr-defined]
+    os._Environ._dashscope_private_setitem = original  # type: ignore[attr-defined]
     os._Environ.__setitem__ = __setitem__  # type: ignore[method-assign]
 
 

@@ -38,9 +38,10 @@ __all__ = ["boot", "finder", "PostImportFinder", "report_startup_error", "watch_
 
 ENDPOINT = "DASHSCOPE_PRIVATE_ENDPOINT"
 PREFIX = "DASHSCOPE_PRIVATE_"
-#: Attribute that marks our ``os.environ`` watcher (this module's and the inline copies in
-#: ``dashscope_private.pth`` and ``_dashscope_private_start``), so it is installed once.
-WATCHER_MARK = "__dashscope_private_watcher__"
+#: Class attribute of ``os._Environ`` holding the original ``__setitem__`` once a watcher
+#: is installed (this module's, or the start-up copies in ``dashscope_private.pth`` and
+#: ``_dashscope_private_start``); its presence means "installed", so there is only one.
+ORIGINAL = "_dashscope_private_setitem"
 
 #: True while start-up activation waits for the first watched import.
 pending = False
@@ -220,16 +221,17 @@ def watch_environ() -> None:
     ``os.environ[k] = v``, ``update()``, ``setdefault()``, ``|=``, python-dotenv's
     ``load_dotenv()`` and IPython's ``%env``. The replacement calls the original
     first, so return values, exceptions and ``os.environ`` semantics are
-    unchanged; only a successful write of one of our keys to ``os.environ``
-    itself costs more than a string comparison. Idempotent; the ``.pth`` line
-    (as a lambda: compiling a ``def`` there costs every process ~30 µs more)
-    and ``_dashscope_private_start`` install the same watcher when the
-    variable is unset at start-up (they cannot import this module then).
+    unchanged; only a successful write of one of our keys costs more than a
+    string comparison. The original is kept as the class attribute
+    ``_dashscope_private_setitem``, which also marks the watcher as installed:
+    the ``.pth`` line (as a one-line lambda, compiled only when the variable is
+    unset) and ``_dashscope_private_start`` install the same watcher at start-up
+    without importing this package, and whichever comes first wins.
     """
     environ_type = type(os.environ)
-    original = environ_type.__setitem__
-    if hasattr(original, WATCHER_MARK):
+    if ORIGINAL in vars(environ_type):
         return
+    original = environ_type.__setitem__
     environ = os.environ
 
     def __setitem__(self, key, value):  # type: ignore[no-untyped-def]
@@ -239,7 +241,7 @@ def watch_environ() -> None:
 
     __setitem__.__qualname__ = original.__qualname__
     __setitem__.__wrapped__ = original  # type: ignore[attr-defined]
-    setattr(__setitem__, WATCHER_MARK, True)
+    setattr(environ_type, ORIGINAL, original)
     environ_type.__setitem__ = __setitem__  # type: ignore[method-assign]
 
 

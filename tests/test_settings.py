@@ -48,7 +48,7 @@ def run(code: str, startup: str = "pth", env: dict | None = None, cwd: str | Non
 def test_unset_start_up_installs_the_watcher_and_imports_nothing(startup):
     code = """
         import os, sys
-        print(hasattr(os._Environ.__setitem__, '__dashscope_private_watcher__'), 'dashscope_private' in sys.modules)
+        print('_dashscope_private_setitem' in vars(os._Environ), 'dashscope_private' in sys.modules)
         os.environ['SOMETHING_ELSE'] = '1'
         os.environ.update(OTHER='2')
         print('dashscope_private' in sys.modules)
@@ -67,7 +67,7 @@ def test_the_watcher_is_invisible(startup):
     code = """
         import inspect, os
         watcher = os._Environ.__setitem__
-        assert hasattr(watcher, '__dashscope_private_watcher__') and not hasattr(original, '__dashscope_private_watcher__')
+        assert watcher is not original and os._Environ._dashscope_private_setitem is original
         assert str(inspect.signature(watcher)) == str(inspect.signature(original)) == '(self, key, value)'
         assert str(inspect.signature(os.environ.__setitem__)) == '(key, value)'
         for key, value, error in ((1, 'x', TypeError), ('A', 1, TypeError), ('A=B', 'x', ValueError), ('A\\0', 'x', ValueError),
@@ -86,7 +86,11 @@ def test_the_watcher_is_invisible(startup):
         assert os.getenv('K4') == 'y' and 'K5' in os.environ.copy()
         exec(open(PTH).read()); import _dashscope_private_start; _dashscope_private_start.boot()
         import dashscope_private._boot as b; b.watch_environ()
-        assert os._Environ.__setitem__ is watcher  # every start-up path: installed once
+        assert os._Environ._dashscope_private_setitem is original  # every start-up path again: still one layer
+        calls = []
+        b.environ_changed = lambda key: calls.append(key)
+        os.environ['DASHSCOPE_PRIVATE_LOG'] = 'info'
+        assert calls == ['DASHSCOPE_PRIVATE_LOG'], calls
         print('ok')
     """
     result = run(f"PTH = {PTH!r}\n" + textwrap.dedent(code), startup, before="import os; original = os._Environ.__setitem__")
