@@ -25,6 +25,15 @@ The public Python API is deliberately small:
 ``ConfigError``, ``PublicEgressBlocked``, ``DashscopePrivateError``
     The exceptions raised on purpose.
 
+Variables set after start-up take effect too: a ``DASHSCOPE_PRIVATE_*`` key
+written to ``os.environ`` (``load_dotenv()``, ``%env``, ``os.environ[...] = ...``)
+re-reads the whole configuration before the next request; an emptied endpoint or
+``DASHSCOPE_PRIVATE_DISABLE=1`` deactivates.
+
+IPython and Jupyter: ``%load_ext dashscope_private`` activates in a running
+kernel from its environment (also where no ``.pth`` ran) and adds the line magic
+``%dashscope_private [status | <endpoint> | on | off]``.
+
 ``import dashscope_private.auto`` activates from the environment where
 ``.pth`` files are not processed. This module imports nothing heavy: it is
 loaded at interpreter start-up on Python 3.15+ (``.start`` files).
@@ -78,6 +87,20 @@ def rewrite_url(url: str) -> str:
     from ._runtime import rewrite_url as _rewrite_url
 
     return _rewrite_url(url)
+
+
+def load_ipython_extension(ipython: "Any") -> None:
+    """``%load_ext dashscope_private``: activate in a running IPython shell or Jupyter kernel."""
+    from ._ipython import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: "Any") -> None:
+    """``%unload_ext dashscope_private``: deactivate."""
+    from ._ipython import unload
+
+    unload(ipython)
 
 
 def __getattr__(name: str) -> object:

@@ -34,14 +34,21 @@ if TYPE_CHECKING:  # pragma: no cover
 
     Callback = Callable[[ModuleType], None]
 
-__all__ = ["boot", "finder", "PostImportFinder", "report_startup_error"]
+__all__ = ["boot", "finder", "PostImportFinder", "report_startup_error", "watch_environ", "environ_changed"]
 
 ENDPOINT = "DASHSCOPE_PRIVATE_ENDPOINT"
+PREFIX = "DASHSCOPE_PRIVATE_"
+#: Class attribute of ``os._Environ`` holding the original ``__setitem__`` once a watcher
+#: is installed (this module's, or the start-up copies in ``dashscope_private.pth`` and
+#: ``_dashscope_private_start``); its presence means "installed", so there is only one.
+ORIGINAL = "_dashscope_private_setitem"
 
 #: True while start-up activation waits for the first watched import.
 pending = False
 _booted = False
-_reported = False
+#: The last start-up error printed (each distinct one is printed once).
+_reported: "object" = None
+_environ_lock = _thread.RLock()
 
 
 class _HookedLoader:
@@ -144,27 +151,46 @@ finder = PostImportFinder()
 
 
 def report_startup_error(error: Exception) -> None:
-    """Print the one line an invalid configuration gets, once per process."""
+    """Print the one line an invalid configuration gets: once per process for each distinct error."""
     global _reported
-    if not _reported:
-        _reported = True
+    message = str(error)
+    if message != _reported:
+        _reported = message
         sys.stderr.write(f"dashscope-private: {error} (requests to DashScope public hosts are blocked until this is fixed)\n")
 
 
 def boot() -> None:
-    """Activate from the environment if the endpoint variable is set; idempotent."""
-    global _booted, pending
+    """Activate from the environment if the endpoint variable is set; idempotent.
+
+    Also installs the ``os.environ`` watcher, so that variables a program sets
+    later (``load_dotenv()``, ``%env``, ``os.environ[...] = ...``) take effect.
+    """
+    global _booted
+    watch_environ()
     if _booted or not os.environ.get(ENDPOINT):
         return
     _booted = True
+    _start()
+
+
+def _start() -> None:
+    """Validate the environment's configuration and register the lazy hooks; never raises.
+
+    Libraries imported already are patched at once (``finder.register`` calls
+    the hook for them), which is what a variable set after start-up needs.
+    """
+    global pending
     try:
         from .config import INTEGRATION_MODULES, load
 
         watched = set(INTEGRATION_MODULES.values())
         try:
             config = load(os.environ)
-            if config is None:
-                return  # DASHSCOPE_PRIVATE_DISABLE
+            if config is None:  # unset, empty, or DASHSCOPE_PRIVATE_DISABLE
+                if pending:
+                    pending = False
+                    finder.clear()
+                return
             if config.strict:
                 watched.add("socket")  # strict mode's net goes under every stack, known or not
         except Exception as exc:
@@ -174,11 +200,80 @@ def boot() -> None:
                 raise
             report_startup_error(exc)  # and fail closed once a library is imported
             watched.add("socket")
-        pending = True
-        for module_name in watched:
-            finder.register(module_name, _activate_on_first_import)
+        if not pending:
+            pending = True
+            for module_name in watched:
+                finder.register(module_name, _activate_on_first_import)
+        elif "socket" in watched and "socket" not in finder._hooks:  # strict mode set after the endpoint
+            finder.register("socket", _activate_on_first_import)
     except Exception as exc:  # never break start-up, whatever went wrong
+        if _is_strict_failure(exc):
+            raise
         sys.stderr.write(f"dashscope-private: not activated ({type(exc).__name__}: {exc})\n")
+
+
+def _is_strict_failure(exc: Exception) -> bool:
+    """An integration failing in strict mode (``IntegrationError``): an error, as at an import."""
+    errors = sys.modules.get("dashscope_private.errors")
+    return errors is not None and isinstance(exc, errors.DashscopePrivateError)
+
+
+# ------------------------------------------------------------------ variables set after start-up
+
+
+def watch_environ() -> None:
+    """Call :func:`environ_changed` whenever a ``DASHSCOPE_PRIVATE_*`` key is set in ``os.environ``.
+
+    ``os._Environ.__setitem__`` is the one door every write goes through:
+    ``os.environ[k] = v``, ``update()``, ``setdefault()``, ``|=``, python-dotenv's
+    ``load_dotenv()`` and IPython's ``%env``. The replacement calls the original
+    first, so return values, exceptions and ``os.environ`` semantics are
+    unchanged; only a successful write of one of our keys costs more than a
+    string comparison. The original is kept as the class attribute
+    ``_dashscope_private_setitem``, which also marks the watcher as installed:
+    the ``.pth`` line (as a one-line lambda, compiled only when the variable is
+    unset) and ``_dashscope_private_start`` install the same watcher at start-up
+    without importing this package, and whichever comes first wins.
+    """
+    environ_type = type(os.environ)
+    if ORIGINAL in vars(environ_type):
+        return
+    original = environ_type.__setitem__
+    environ = os.environ
+
+    def __setitem__(self, key, value):  # type: ignore[no-untyped-def]
+        original(self, key, value)
+        if self is environ and key[:18] == PREFIX:
+            environ_changed(key)
+
+    __setitem__.__qualname__ = original.__qualname__
+    __setitem__.__wrapped__ = original  # type: ignore[attr-defined]
+    setattr(environ_type, ORIGINAL, original)
+    environ_type.__setitem__ = __setitem__  # type: ignore[method-assign]
+
+
+def environ_changed(key: str) -> None:
+    """A ``DASHSCOPE_PRIVATE_*`` variable was just set in ``os.environ``: (re)activate; never raises.
+
+    Before the first activation this does what start-up would have done (an
+    invalid value: one stderr line, fail closed). While active, the whole
+    configuration is read again (a variable later in the same ``.env`` re-
+    configures). Writes made by our own runtime (``activate()`` exporting its
+    values) are ignored.
+    """
+    runtime = sys.modules.get("dashscope_private._runtime")
+    try:
+        if runtime is not None and runtime._lock._is_owned():
+            return  # our own write, from inside activate()/deactivate()
+        with _environ_lock:
+            if runtime is not None and runtime.current() is not None:
+                runtime.reconfigure_from_environment()
+            else:
+                _start()
+    except Exception as exc:  # the user's assignment has happened; do not fail it
+        if _is_strict_failure(exc):
+            raise
+        sys.stderr.write(f"dashscope-private: {key} was set, but activation failed ({type(exc).__name__}: {exc})\n")
 
 
 def _activate_on_first_import(module: object) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "IntegrationError",
     "activate",
     "activate_from_environment",
+    "reconfigure_from_environment",
     "deactivate",
     "is_active",
     "current",
@@ -214,6 +215,24 @@ def activate_from_environment() -> bool:
         _export_environment({}, config)
         _apply(Router(config, on_warn=_warn_public))
         return True
+
+
+def reconfigure_from_environment() -> None:
+    """A ``DASHSCOPE_PRIVATE_*`` variable was set while active (the ``os.environ`` watcher in ``_boot``).
+
+    The whole configuration is read again: a new one replaces the old, an
+    invalid one prints one line and fails closed (as at start-up), and an
+    emptied endpoint or ``DASHSCOPE_PRIVATE_DISABLE=1`` deactivates.
+    """
+    with _lock:
+        try:
+            off = load(os.environ) is None
+        except ConfigError:
+            off = False  # activate_from_environment reports it and fails closed
+        if off:
+            deactivate()
+        else:
+            activate_from_environment()
 
 
 def deactivate() -> None:

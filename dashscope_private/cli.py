@@ -19,7 +19,7 @@ import time
 
 from . import __version__
 from ._runtime import REGISTRY
-from .config import ENDPOINT, VARIABLES, load
+from .config import ENDPOINT, VARIABLES, endpoint_base_path, load
 from .errors import ConfigError, DashscopePrivateError
 from .routing import Router
 
@@ -150,22 +150,23 @@ def _probe(scheme: str, host: str, port: int, timeout: float = 10.0) -> dict:
 def doctor(args: argparse.Namespace) -> int:
     report: Dict[str, Any] = {"version": __version__, "python": sys.version.split()[0], "problems": []}
     problems: List[str] = report["problems"]
+    environ = _settings_environment(report)
     try:
-        config = load(os.environ)
+        config = load(environ)
     except ConfigError as exc:
         report["config_error"] = str(exc)
         report["verdict"] = f"configuration error: {exc}"
-        _emit(args, report, [f"✗ {exc}", "verdict: configuration error (requests to DashScope public hosts are blocked)"])
+        _emit(args, report, [f"✗ {exc}", *_settings_lines(report), "verdict: configuration error (requests to DashScope public hosts are blocked)"])
         return EXIT_CONFIG
     if config is None:
-        disabled = bool(os.environ.get(ENDPOINT))
+        disabled = bool(environ.get(ENDPOINT))
         report["verdict"] = "inactive: " + ("DASHSCOPE_PRIVATE_DISABLE is set" if disabled else f"{ENDPOINT} is not set")
-        _emit(args, report, [report["verdict"]])
+        _emit(args, report, [*_settings_lines(report), report["verdict"]])
         return EXIT_PROBLEMS
 
     endpoint = config.endpoint
     router = Router(config)
-    sources = dict(config.sources)
+    sources = {**dict(config.sources), **{name: ".env" for name in report.get("dotenv", {}).get("checked_from_file", ())}}
     report["config"] = {
         "endpoint": str(endpoint),
         "hosts": list(config.hosts.patterns()),
@@ -175,7 +176,9 @@ def doctor(args: argparse.Namespace) -> int:
         "disabled_integrations": sorted(config.disabled_integrations),
         "log": config.log_level,
         "sources": {name: sources.get(name, "default") for name in VARIABLES},
+        "dropped_path": endpoint_base_path(environ[ENDPOINT]),
     }
+    report["warnings"] = _settings_warnings(config, report)
     report["urls"] = {}
     for url in TYPICAL_URLS:
         try:
@@ -185,7 +188,7 @@ def doctor(args: argparse.Namespace) -> int:
 
     versions = _library_versions()
     to_check = [n for n, v in versions.items() if v is not None and n not in config.disabled_integrations]
-    checks = _check_integrations(to_check, os.environ[ENDPOINT])
+    checks = _check_integrations(to_check, environ[ENDPOINT])
     report["libraries"] = {
         name: {"version": versions[name], "disabled": name in config.disabled_integrations, **checks.get(name, {})}
         for name in REGISTRY
@@ -216,7 +219,9 @@ def doctor(args: argparse.Namespace) -> int:
                 problems.append(f"probe: GET /compatible-mode/v1/models failed ({report['probe'].get('error') or report['probe'].get('status')})")
 
     report["verdict"] = "ok: DashScope traffic will go through " + str(endpoint) if not problems else f"{len(problems)} problem(s) found"
-    _emit(args, report, _doctor_lines(report))
+    lines = _doctor_lines(report)
+    lines[-1:-1] = _settings_lines(report)  # before the verdict
+    _emit(args, report, lines)
     return EXIT_PROBLEMS if problems else EXIT_OK
 
 
@@ -244,6 +249,105 @@ def _stack_lines(rows: List[dict]) -> List[str]:
         note = f"  ({row['note']})" if row["note"] else ""
         lines.append(f"  {row['name']:<17} {row['version']:<12} {row['effective']}{note}")
     return lines
+
+
+# ---------------------------------------------------------------------- doctor: where settings live
+
+
+def _read_dotenv(path: str) -> Dict[str, str]:
+    """The ``DASHSCOPE_PRIVATE_*`` assignments of a ``.env`` file (python-dotenv's common syntax).
+
+    Only our variables are kept: nothing else of the file (API keys) is read into the report.
+    """
+    found: Dict[str, str] = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for raw in f:
+            line = raw.strip()
+            if line.startswith("export "):
+                line = line[len("export ") :].lstrip()
+            name, sep, value = line.partition("=")
+            name = name.strip()
+            if not sep or not name.startswith("DASHSCOPE_PRIVATE_"):
+                continue
+            value = value.strip()
+            if value[:1] in ("'", '"') and value.count(value[0]) >= 2:
+                value = value[1 : value.index(value[0], 1)]
+            elif " #" in value:
+                value = value.split(" #", 1)[0].rstrip()
+            found[name] = value
+    return found
+
+
+def _settings_environment(report: Dict[str, Any]) -> Dict[str, str]:
+    """The environment doctor checks: the process's, plus a ``./.env``'s variables it lacks.
+
+    A ``.env`` in the working folder that names our variables while the process
+    environment lacks them is the case activation cannot see coming: the program
+    goes private only if it loads the file into ``os.environ`` (``load_dotenv()``)
+    before its first request. doctor says so, and checks the ``.env``'s values
+    (the process environment wins, as with ``load_dotenv()``).
+    """
+    environ = dict(os.environ)
+    path = os.path.join(os.getcwd(), ".env")
+    try:
+        found = _read_dotenv(path) if os.path.isfile(path) else {}
+    except OSError:
+        found = {}
+    if not found:
+        return environ
+    missing = sorted(name for name in found if name not in os.environ)
+    differs = sorted(name for name in found if name in os.environ and os.environ[name] != found[name])
+    report["dotenv"] = {"path": path, "variables": sorted(found), "missing_from_environment": missing, "differs_from_environment": differs, "checked_from_file": missing}
+    for name in missing:
+        environ[name] = found[name]
+    if missing:
+        report["dotenv"]["advice"] = (
+            f"{path} sets {', '.join(missing)}, which this shell's environment lacks. A program goes private only if it "
+            "loads that file into os.environ before its first request: load_dotenv() at its top does (dashscope-private "
+            "watches os.environ); a program that reads the file only into its own settings (dotenv_values() without "
+            "os.environ, pydantic-settings, a framework's --env-file) never tells us. Then export the variables instead: "
+            "set -a; . ./.env; set +a"
+        )
+    if differs:
+        report["dotenv"]["advice_differs"] = (
+            f"{path} sets {', '.join(differs)} to other values than this environment; load_dotenv() keeps the "
+            "environment's (override=False), so those are what a program uses"
+        )
+    return environ
+
+
+def _settings_warnings(config: Any, report: Dict[str, Any]) -> List[str]:
+    """Things that work but deserve a look: plain HTTP to the endpoint."""
+    warnings: List[str] = []
+    endpoint = config.endpoint
+    plain = endpoint.scheme == "http" or (endpoint.scheme is None and endpoint.is_privatelink_domain)
+    loopback = endpoint.host in ("localhost", "::1") or endpoint.host.startswith("127.")
+    if plain and not loopback:
+        warnings.append(
+            f"the endpoint {endpoint} speaks plain HTTP: API keys and prompts cross the VPC unencrypted. The default "
+            "ep-*.privatelink.aliyuncs.com domain serves HTTP only; for HTTPS enable the endpoint's custom service "
+            "domain (private DNS, e.g. vpc-cn-beijing.dashscope.aliyuncs.com) and set DASHSCOPE_PRIVATE_ENDPOINT to it"
+        )
+    return warnings
+
+
+def _settings_lines(report: Dict[str, Any]) -> List[str]:
+    """Text for the dropped base path, the .env findings and the warnings."""
+    lines: List[str] = []
+    dropped = report.get("config", {}).get("dropped_path")
+    if dropped:
+        lines.append(
+            f"note: {ENDPOINT} is a base URL; its path {dropped} is dropped: only scheme, host and port are "
+            "used, and each request keeps its own path (nothing is doubled)"
+        )
+    dotenv = report.get("dotenv")
+    if dotenv:
+        if dotenv.get("advice"):
+            lines.append(f"! .env: {dotenv['advice']}")
+        if dotenv.get("advice_differs"):
+            lines.append(f"! .env: {dotenv['advice_differs']}")
+    lines += [f"! {w}" for w in report.get("warnings", ())]
+    return lines + ([""] if lines else [])
 
 
 def _doctor_lines(report: Dict[str, Any]) -> List[str]:

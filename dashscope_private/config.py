@@ -39,6 +39,8 @@ __all__ = [
     "Config",
     "load",
     "parse_endpoint",
+    "endpoint_base_path",
+    "BASE_PATHS",
     "parse_hosts",
     "default_hosts_for",
 ]
@@ -80,6 +82,22 @@ PUBLIC_MODEL_STUDIO_HOSTS = (
     "cn-hongkong.dashscope.aliyuncs.com",
     "*.maas.aliyuncs.com",
 )
+
+#: DashScope's base paths, as the PrivateLink guide writes them into base URLs
+#: (``base_url=``, ``dashscope.base_http_api_url``, ``base_websocket_api_url``).
+#: An endpoint value ending in one of them is taken as its scheme, host and port:
+#: the path is kept from each request anyway.
+BASE_PATHS = (
+    "/compatible-mode/v1",
+    "/api/v1",
+    "/api-ws/v1/inference",
+    "/api-ws/v1/realtime",
+    "/apps/anthropic",
+    "/api/v2/apps/protocols/compatible-mode/v1",
+)
+#: WebSocket schemes are accepted only together with a WebSocket base path (the
+#: guide's ``base_websocket_api_url``); they stand for the HTTP scheme beneath.
+_WS_SCHEMES = {"ws": "http", "wss": "https"}
 
 _PRIVATELINK_SUFFIX = ".privatelink.aliyuncs.com"
 _REGION_DEFAULT_HOST = {
@@ -266,7 +284,12 @@ def _parse_port(variable: str, text: str) -> int:
 
 
 def parse_endpoint(value: str, variable: str = ENDPOINT) -> "Endpoint":
-    """Parse ``host``, ``host:port``, ``http(s)://host[:port]`` or an IP literal; a trailing ``/`` is fine."""
+    """Parse ``host``, ``host:port``, ``http(s)://host[:port]`` or an IP literal; a trailing ``/`` is fine.
+
+    A base URL from the guide (``http://ep-xxxx.../compatible-mode/v1``, ``.../api/v1``,
+    ``ws://ep-xxxx.../api-ws/v1/inference``; see :data:`BASE_PATHS`) is taken as its
+    scheme, host and port (``ws``/``wss`` as ``http``/``https``); any other path is refused.
+    """
     text = value.strip()
     if not text:
         raise _error(variable, "the value is empty", "set it to the endpoint's domain, e.g. ep-xxxx.dashscope.cn-beijing.privatelink.aliyuncs.com")
@@ -278,20 +301,7 @@ def parse_endpoint(value: str, variable: str = ENDPOINT) -> "Endpoint":
             "the value contains '*', the masked placeholder copied from the documentation",
             "copy the real default service domain of your endpoint from the PrivateLink console",
         )
-    scheme = None
-    rest = text
-    if "://" in text:
-        scheme, rest = text.split("://", 1)
-        scheme = scheme.lower()
-        if scheme not in ("http", "https"):
-            raise _error(variable, f"the scheme {scheme!r} is not supported", "use http:// or https:// or no scheme")
-    if rest.endswith("/"):
-        rest = rest[:-1]
-    if "@" in rest:
-        raise _error(variable, "user information ('user@') is not allowed", "set only the endpoint's domain")
-    for mark, what in (("/", "a path"), ("?", "a query"), ("#", "a fragment")):
-        if mark in rest:
-            raise _error(variable, f"{what} is not allowed", "set only scheme, host and port; paths such as /compatible-mode/v1 are kept from each request")
+    scheme, rest, _dropped = _split_base_url(variable, text)
     port_text = None
     if rest.startswith("["):
         close = rest.find("]")
@@ -313,6 +323,49 @@ def parse_endpoint(value: str, variable: str = ENDPOINT) -> "Endpoint":
         host = _validate_ipv4(variable, host) if _is_ipv4(host) else _normalize_dns_name(variable, host, "host")
     port = _parse_port(variable, port_text) if port_text is not None else None
     return Endpoint(scheme, host, port)
+
+
+def _split_base_url(variable: str, text: str) -> "tuple[str | None, str, str | None]":
+    """``(scheme, host[:port], dropped base path)`` from an endpoint value; checks all but the host."""
+    scheme = None
+    rest = text
+    if "://" in text:
+        scheme, rest = text.split("://", 1)
+        scheme = scheme.lower()
+        if scheme not in ("http", "https") and scheme not in _WS_SCHEMES:
+            raise _error(variable, f"the scheme {scheme!r} is not supported", "use http:// or https:// or no scheme")
+    for mark, what in (("?", "a query"), ("#", "a fragment")):
+        if mark in rest:
+            raise _error(variable, f"{what} is not allowed", "set only scheme, host and port; paths such as /compatible-mode/v1 are kept from each request")
+    dropped = None
+    slash = rest.find("/")
+    if slash >= 0:
+        path = rest[slash:]
+        if path != "/":
+            dropped = path[:-1] if path.endswith("/") else path
+            if dropped not in BASE_PATHS:
+                raise _error(
+                    variable,
+                    f"the path {path!r} is not allowed",
+                    "set only scheme, host and port, or a base URL from the guide ending in " + ", ".join(BASE_PATHS),
+                )
+        rest = rest[:slash]
+    if scheme in _WS_SCHEMES:
+        if dropped is None or not dropped.startswith("/api-ws/"):
+            raise _error(variable, f"the scheme {scheme!r} is not supported", "use http:// or https:// or no scheme")
+        scheme = _WS_SCHEMES[scheme]
+    if "@" in rest:
+        raise _error(variable, "user information ('user@') is not allowed", "set only the endpoint's domain")
+    return scheme, rest, dropped
+
+
+def endpoint_base_path(value: str) -> "str | None":
+    """The base path an endpoint value carries, which :func:`parse_endpoint` drops; ``None`` if none.
+
+    For ``doctor``: ``http://ep-xxxx.../compatible-mode/v1`` -> ``/compatible-mode/v1``.
+    The value must be valid (see :func:`parse_endpoint`).
+    """
+    return _split_base_url(ENDPOINT, value.strip())[2]
 
 
 def parse_hosts(value: str, variable: str) -> "HostSet":

@@ -15,11 +15,11 @@ from dashscope_private.standin import StandIn
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def cli(*args: str, env: dict | None = None, timeout: int = 180) -> subprocess.CompletedProcess:
+def cli(*args: str, env: dict | None = None, timeout: int = 180, cwd: str | None = None) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE_PRIVATE_")}
     full["PYTHONPATH"] = ROOT
     full.update(env or {})
-    return subprocess.run([sys.executable, "-m", "dashscope_private", *args], env=full, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "dashscope_private", *args], env=full, capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 def test_doctor_json_against_a_working_endpoint(standin):

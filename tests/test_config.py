@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashscope_private.config import ENDPOINT, HOSTS, Endpoint, HostSet, load, parse_endpoint, parse_hosts
+from dashscope_private.config import BASE_PATHS, ENDPOINT, HOSTS, Endpoint, HostSet, endpoint_base_path, load, parse_endpoint, parse_hosts
 from dashscope_private.errors import ConfigError
 
 EP = "ep-2zei6917b47eedabcdef.dashscope.cn-beijing.privatelink.aliyuncs.com"
@@ -43,8 +43,14 @@ def test_accepted_endpoints(value, expected):
         ("   ", "empty"),
         ("ftp://" + EP, "scheme 'ftp'"),
         ("ws://" + EP, "scheme 'ws'"),
-        (EP + "/compatible-mode/v1", "path"),
-        ("http://" + EP + "/api/v1", "path"),
+        (EP + "/compatible-mode/v1/chat/completions", "the path '/compatible-mode/v1/chat/completions' is not allowed"),
+        ("http://" + EP + "/v1", "path '/v1'"),
+        ("http://" + EP + "/api/v1/services/aigc", "path"),
+        ("http://" + EP + "//", "path"),
+        ("ws://" + EP + "/api/v1", "scheme 'ws'"),
+        ("wss://" + EP + "/", "scheme 'wss'"),
+        ("http://" + EP + "/api/v1?x=1", "query"),
+        ("http://user@" + EP + "/api/v1", "user information"),
         (EP + "?x=1", "query"),
         (EP + "#frag", "fragment"),
         ("user:pw@" + EP, "user information"),
@@ -74,6 +80,32 @@ def test_rejected_endpoints_name_the_variable(value, fragment):
     assert message.startswith(ENDPOINT + ": ")
     assert fragment in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "value, expected, dropped",
+    [
+        # The guide's own snippets: OpenAI base_url, dashscope.base_http_api_url, base_websocket_api_url.
+        (f"http://{EP}/compatible-mode/v1", Endpoint("http", EP, None), "/compatible-mode/v1"),
+        (f"http://{EP}/api/v1", Endpoint("http", EP, None), "/api/v1"),
+        (f"http://{EP}/api/v1/", Endpoint("http", EP, None), "/api/v1"),
+        (f"ws://{EP}/api-ws/v1/inference", Endpoint("http", EP, None), "/api-ws/v1/inference"),
+        (f"wss://vpc-cn-beijing.dashscope.aliyuncs.com/api-ws/v1/realtime", Endpoint("https", "vpc-cn-beijing.dashscope.aliyuncs.com", None), "/api-ws/v1/realtime"),
+        (f"https://vpc-cn-beijing.dashscope.aliyuncs.com:8443/apps/anthropic", Endpoint("https", "vpc-cn-beijing.dashscope.aliyuncs.com", 8443), "/apps/anthropic"),
+        (f"{EP}/compatible-mode/v1", Endpoint(None, EP, None), "/compatible-mode/v1"),
+        (f"http://{EP}/", Endpoint("http", EP, None), None),
+        (EP, Endpoint(None, EP, None), None),
+    ],
+)
+def test_guide_base_urls_are_taken_as_scheme_host_and_port(value, expected, dropped):
+    assert parse_endpoint(value) == expected
+    assert endpoint_base_path(value) == dropped
+    assert load({ENDPOINT: value}) == load({ENDPOINT: str(expected)})  # the same configuration as the bare value
+
+
+@pytest.mark.parametrize("path", BASE_PATHS)
+def test_every_base_path_is_accepted(path):
+    assert parse_endpoint(f"http://{EP}{path}") == Endpoint("http", EP, None)
 
 
 def test_masked_placeholder_message_says_what_to_do():
