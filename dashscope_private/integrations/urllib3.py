@@ -83,25 +83,27 @@ def _bound_for_endpoint(url: str) -> bool:
     return parts is not None and is_endpoint_host(parts[2])
 
 
+def _rewrite_urlopen_url(manager, url, kw):  # type: ignore[no-untyped-def]
+    """``url`` pointed at the endpoint (a ``Host`` header in ``kw`` follows), or itself."""
+    if isinstance(url, str):
+        new = rewrite_str(url)
+        if new is not url:
+            _fix_kw_headers(manager, kw, new)
+            return new
+    return url
+
+
 def _make_urlopen(original):  # type: ignore[no-untyped-def]
     def urlopen(self, method, url, redirect=True, **kw):  # type: ignore[no-untyped-def]
-        if isinstance(url, str):
-            new = rewrite_str(url)
-            if new is not url:
-                _fix_kw_headers(self, kw, new)
-                url = new
-        return original(self, method, url, redirect, **kw)
+        return original(self, method, _rewrite_urlopen_url(self, url, kw), redirect, **kw)
 
     return urlopen
 
 
 def _make_proxy_urlopen(original, plain_urlopen):  # type: ignore[no-untyped-def]
     def urlopen(self, method, url, redirect=True, **kw):  # type: ignore[no-untyped-def]
+        url = _rewrite_urlopen_url(self, url, kw)
         if isinstance(url, str):
-            new = rewrite_str(url)
-            if new is not url:
-                _fix_kw_headers(self, kw, new)
-                url = new
             if _bound_for_endpoint(url):
                 # Direct: no proxy headers (Accept, Host for the proxy); the pool and the
                 # request form come from connection_from_host / _proxy_requires_url_absolute_form.
