@@ -1,0 +1,126 @@
+"""The peer suites: which library, at which pinned version, installed how, run how.
+
+Everything a suite needs comes from PyPI: the library's own sdist (its tests) and the test
+dependencies that sdist declares (a pinned requirements file, a uv.lock, a dependency group or a
+test extra, whichever it ships). Where something had to be chosen by hand, `why` says so.
+
+Fields of a suite:
+  dist, version   the sdist fetched (`pip download --no-deps --no-binary :all: dist==version`)
+  tests           path inside the sdist whose presence means "the sdist ships a suite"
+  install         what goes into each venv, as lists of `uv pip install` arguments; the
+                  placeholders {src} (the unpacked sdist) and {reqs} (a requirements file that
+                  prepare() wrote) are filled in
+  prepare         optional name of a function below that writes {reqs} from the sdist's own files
+  args            pytest arguments (paths and options), run from {src}
+  env             extra environment for the test runs (same in all three modes)
+  before          shell run inside the namespace before pytest (e.g. a loopback echo server)
+  why             notes: pins, deviations from upstream CI, what is left out
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+# httpx 0.28.1's sdist ships no requirements file; these are the test tools pinned in the
+# repository's requirements.txt at the 0.28.1 tag (the library's own dependencies stay unpinned,
+# as upstream wants: its tests are meant to pass with the newest of them).
+HTTPX_TEST_PINS = ["chardet==5.2.0", "cryptography==44.0.0", "pytest==8.3.4", "trio==0.27.0", "trustme==1.2.0", "uvicorn==0.32.1"]
+
+SUITES = {
+    "requests": dict(
+        dist="requests", version="2.34.2", tests="tests",
+        install=[["{src}[socks]", "--group", "{src}/pyproject.toml:test"]],
+        args=["tests"],
+        why="test deps: the sdist's `test` dependency group (pytest-httpbin, httpbin, trustme, ...)",
+    ),
+    "httpx": dict(
+        dist="httpx", version="0.28.1", tests="tests",
+        install=[["{src}[brotli,cli,http2,socks,zstd]", *HTTPX_TEST_PINS]],
+        args=["tests"],
+        why="the sdist ships no requirements file: test tools pinned as in upstream requirements.txt at 0.28.1",
+    ),
+    "httpx2": dict(
+        dist="httpx2", version="2.16.2", tests="tests",
+        why="the sdist ships only the package, no tests",
+    ),
+    "urllib3": dict(
+        dist="urllib3", version="2.8.0", tests="test",
+        prepare="urllib3_reqs",
+        install=[["-r", "{reqs}"], ["--no-deps", "{src}"]],
+        # pytest-timeout (in its test group): a hung test becomes a failure instead of stalling the run.
+        # Needed: test_http2_probe_blocked_per_thread connects to a tarpit address, which the namespace
+        # refuses at once instead of timing out; the test then deadlocks now and then (either side).
+        args=["--timeout=120", "test"],
+        why="test deps: the sdist's uv.lock, group `dev` (= `test` + trustme, cryptography, pyopenssl, ...; exported pinned) less the pytest-memray profiler; its hypercorn comes from "
+        "urllib3's git fork, which a PyPI-only machine cannot fetch: PyPI hypercorn==0.15.0 (the fork's base) instead",
+    ),
+    "aiohttp": dict(
+        dist="aiohttp", version="3.14.5", tests="tests",
+        install=[["-r", "{src}/requirements/test.txt"], ["--no-deps", "-e", "{src}"]],
+        # pytest.ini adds coverage (--cov) and xdist (--numprocesses=auto); coverage only slows us down.
+        args=["--no-cov", "tests"],
+        why="test deps: the sdist's pinned requirements/test.txt; built from the sdist in place (editable, C "
+        "extensions compiled) as upstream CI does; coverage switched off (--no-cov)",
+    ),
+    "websocket-client": dict(
+        dist="websocket-client", version="1.9.2", tests="websocket/tests",
+        install=[["{src}[test]", "python-socks"]],
+        args=["websocket/tests"],
+        env={"LOCAL_WS_SERVER_PORT": "8765"},
+        # As upstream CI does: the websockets echo server the suite expects, on loopback.
+        before="python websocket/tests/echo-server.py & for i in $(seq 50); do python -c 'import socket; socket.create_connection((\"127.0.0.1\", 8765)).close()' 2>/dev/null && break; sleep 0.1; done",
+        why="test deps: the `test` extra, plus python-socks (the `optional` extra's proxy tests; wsaccel left out: "
+        "a C build for a speed-up); the echo server started on loopback as upstream CI does",
+    ),
+    "websockets": dict(
+        dist="websockets", version="17.4", tests="tests",
+        why="the sdist ships only the package, no tests",
+    ),
+    "openai": dict(
+        dist="openai", version="3.57.0", tests="tests",
+        prepare="openai_reqs",
+        install=[["-r", "{reqs}"], ["--no-deps", "{src}"]],
+        args=["tests", "--ignore=tests/api_resources"],
+        why="test deps: the sdist's uv.lock, its default groups (`dev`, `pydantic-v2`) and every extra, exported "
+        "pinned; tests/api_resources left out (generated per-endpoint tests that need the Prism mock server)",
+    ),
+    "dashscope": dict(
+        dist="dashscope", version="2.0.2", tests="tests",
+        why="the sdist ships only the package, no tests",
+    ),
+}
+
+# Fastest suites with tests, for CI (`--quick`); see README.md for the measured timings.
+QUICK = ["requests", "websocket-client", "httpx"]
+
+
+def _uv_export(uv: str, src: str, *args: str) -> list:
+    out = subprocess.run(
+        [uv, "export", "--frozen", "--no-hashes", "--no-emit-project", "--no-header", "--no-annotate", *args],
+        cwd=src, check=True, capture_output=True, text=True,
+    ).stdout
+    return [line for line in out.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def urllib3_reqs(uv: str, src: str, reqs: str) -> None:
+    lines = _uv_export(uv, src, "--only-group", "dev")
+    kept = []
+    for line in lines:
+        if re.match(r"^hypercorn\s*@\s*git\+", line):
+            line = "hypercorn==0.15.0"  # the git fork is not on PyPI; its base release is
+        if line.startswith("pytest-memray"):
+            continue  # a profiler (upstream keeps it out of `test` too); it breaks without pytest's cache plugin
+        kept.append(line)
+    _write(reqs, kept)
+
+
+def openai_reqs(uv: str, src: str, reqs: str) -> None:
+    _write(reqs, _uv_export(uv, src, "--all-extras"))
+
+
+def _write(path: str, lines: list) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
