@@ -50,11 +50,13 @@ SUITES = {
         prepare="urllib3_reqs",
         install=[["-r", "{reqs}"], ["--no-deps", "{src}"]],
         # pytest-timeout (in its test group): a hung test becomes a failure instead of stalling the run.
-        # Needed: test_http2_probe_blocked_per_thread connects to a tarpit address, which the namespace
-        # refuses at once instead of timing out; the test then deadlocks now and then (either side).
-        args=["--timeout=120", "test"],
+        # test_http2_probe_blocked_per_thread expects a connect to a tarpit address to time out; in the
+        # loopback-only namespace it is refused at once, and the test then deadlocks at random, without
+        # the plugin as often as with it (a non-daemon worker left waiting on the HTTP/2 probe lock, so
+        # the interpreter never exits): left out.
+        args=["--timeout=120", "-k", "not test_http2_probe_blocked_per_thread", "test"],
         why="test deps: the sdist's uv.lock, group `dev` (= `test` + trustme, cryptography, pyopenssl, ...; exported pinned) less the pytest-memray profiler; its hypercorn comes from "
-        "urllib3's git fork, which a PyPI-only machine cannot fetch: PyPI hypercorn==0.15.0 (the fork's base) instead",
+        "urllib3's git fork, which a PyPI-only machine cannot fetch: PyPI hypercorn==0.15.0 (the fork's base) instead; test_http2_probe_blocked_per_thread left out (deadlocks at random in the namespace, either side)",
     ),
     "aiohttp": dict(
         dist="aiohttp", version="3.14.5", tests="tests",
