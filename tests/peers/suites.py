@@ -1,12 +1,19 @@
 """The peer suites: which library, at which pinned version, installed how, run how.
 
-Everything a suite needs comes from PyPI: the library's own sdist (its tests) and the test
+Most suites come entirely from PyPI: the library's own sdist (its tests) and the test
 dependencies that sdist declares (a pinned requirements file, a uv.lock, a dependency group or a
-test extra, whichever it ships). Where something had to be chosen by hand, `why` says so.
+test extra, whichever it ships). Where the sdist ships no tests, `tests_from` says where they come
+from instead: another sdist (httpx's suite for its fork httpx2), or the library's repository at the
+release tag (websockets, dashscope: these need `--git SUITE=DIR`, as CI reaches only the package
+index). Where something had to be chosen by hand, `why` says so.
 
 Fields of a suite:
   dist, version   the sdist fetched (`pip download --no-deps --no-binary :all: dist==version`)
   tests           path inside the sdist whose presence means "the sdist ships a suite"
+  tests_from      optional: dist/version of another sdist to take the tests from, with `rename`
+                  (import-name pairs, old -> new) for a fork; or git_tag/paths/repository for
+                  files taken from a clone of the repository (`sdist=False`: no sdist to lay
+                  them over, the release is a wheel)
   install         what goes into each venv, as lists of `uv pip install` arguments; the
                   placeholders {src} (the unpacked sdist) and {reqs} (a requirements file that
                   prepare() wrote) are filled in
@@ -43,7 +50,14 @@ SUITES = {
     ),
     "httpx2": dict(
         dist="httpx2", version="2.16.2", tests="tests",
-        why="the sdist ships only the package, no tests",
+        # httpx2 is a fork of httpx with the same API under another import name, and ships no tests:
+        # httpx's own suite, pointed at httpx2, drives httpx2's clients, transports and proxy code.
+        tests_from=dict(dist="httpx", version="0.28.1", rename=[("httpx", "httpx2"), ("httpcore", "httpcore2")]),
+        # certifi and zstandard: httpx's tests use them; httpx2 itself moved to truststore and backports-zstd.
+        install=[["httpx2[brotli,cli,http2,socks,zstd]==2.16.2", "certifi", "zstandard", *HTTPX_TEST_PINS]],
+        args=["tests"],
+        why="httpx2's sdist ships only the package: httpx 0.28.1's suite with `import httpx2 as httpx` and `import httpcore2 as "
+        "httpcore` (tests where the fork changed behaviour fail on both sides); test tools pinned as for httpx, plus certifi and zstandard",
     ),
     "urllib3": dict(
         dist="urllib3", version="2.8.0", tests="test",
@@ -77,8 +91,16 @@ SUITES = {
         "a C build for a speed-up); the echo server started on loopback as upstream CI does",
     ),
     "websockets": dict(
-        dist="websockets", version="17.4", tests="tests",
-        why="the sdist ships only the package, no tests",
+        dist="websockets", version="17.0.1", tests="tests",
+        # No websockets sdist since 17.0 ships tests, and 13.x-16.x ship a partial tree that
+        # cannot be imported (no tests/__init__.py, utils.py or the client/server packages): the
+        # suite comes from the repository's release tag, laid over the sdist of that release.
+        tests_from=dict(git_tag="17.0.1", paths=["tests"], repository="python-websockets/websockets"),
+        install=[["{src}", "pytest", "mitmproxy", "python-socks[asyncio]", "trio", "werkzeug"]],
+        args=["tests"],
+        env={"WEBSOCKETS_TESTS_TIMEOUT_FACTOR": "4"},
+        why="tests from the repository at tag 17.0.1 (needs --git websockets=DIR); test deps as in its tox.ini "
+        "(mitmproxy, python-socks[asyncio], trio, werkzeug); run with pytest instead of unittest, for the junit report",
     ),
     "openai": dict(
         dist="openai", version="3.57.0", tests="tests",
@@ -89,13 +111,19 @@ SUITES = {
         "pinned; tests/api_resources left out (generated per-endpoint tests that need the Prism mock server)",
     ),
     "dashscope": dict(
-        dist="dashscope", version="2.0.2", tests="tests",
-        why="the sdist ships only the package, no tests",
+        dist="dashscope", version="1.26.2", tests="tests/unit",
+        # 1.26.2 is published as a wheel only; the repository's unit tests drive the SDK against a mock server
+        # of their own on loopback.
+        tests_from=dict(sdist=False, git_tag="v1.26.2", paths=["tests", "pytest.ini"], repository="dashscope/dashscope-sdk-python"),
+        install=[["dashscope==1.26.2", "pytest>=7", "pytest-aiohttp", "pytest-asyncio", "pydantic>=2.0,<3.0", "tenacity", "typing_extensions", "pyyaml"]],
+        args=["tests/unit"],
+        why="no sdist: the wheel from the index, the tests from the repository at tag v1.26.2, the newest tag there (needs --git dashscope=DIR); tests/unit as its CI "
+        "runs (tests/legacy and tests/integration call the live service); test deps from its requirements-test.txt less the linters, plus pyyaml (imported by tests/unit, declared nowhere)",
     ),
 }
 
 # Fastest suites with tests, for CI (`--quick`); see README.md for the measured timings.
-QUICK = ["requests", "websocket-client", "httpx"]
+QUICK = ["requests", "websocket-client", "httpx", "httpx2"]
 
 
 def _uv_export(uv: str, src: str, *args: str) -> list:
