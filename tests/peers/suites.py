@@ -115,10 +115,10 @@ SUITES = {
         # 1.26.2 is published as a wheel only; the repository's unit tests drive the SDK against a mock server
         # of their own on loopback.
         tests_from=dict(sdist=False, git_tag="v1.26.2", paths=["tests", "pytest.ini"], repository="dashscope/dashscope-sdk-python"),
-        install=[["dashscope==1.26.2", "pytest>=7", "pytest-aiohttp", "pytest-asyncio", "pydantic>=2.0,<3.0", "tenacity", "typing_extensions", "pyyaml"]],
+        install=[["dashscope==1.26.2", "pytest>=7", "pytest-aiohttp", "pytest-asyncio", "pydantic>=2.0,<3.0", "tenacity", "typing_extensions", "pyyaml", "tiktoken"]],
         args=["tests/unit"],
         why="no sdist: the wheel from the index, the tests from the repository at tag v1.26.2, the newest tag there (needs --git dashscope=DIR); tests/unit as its CI "
-        "runs (tests/legacy and tests/integration call the live service); test deps from its requirements-test.txt less the linters, plus pyyaml (imported by tests/unit, declared nowhere)",
+        "runs (tests/legacy and tests/integration call the live service); test deps from its requirements-test.txt less the linters, plus pyyaml and tiktoken (tests/unit imports them; neither is declared)",
     ),
 }
 
