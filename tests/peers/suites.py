@@ -100,7 +100,8 @@ SUITES = {
         args=["tests"],
         env={"WEBSOCKETS_TESTS_TIMEOUT_FACTOR": "4"},
         why="tests from the repository at tag 17.0.1 (needs --git websockets=DIR); test deps as in its tox.ini "
-        "(mitmproxy, python-socks[asyncio], trio, werkzeug); run with pytest instead of unittest, for the junit report",
+        "(mitmproxy, python-socks[asyncio], trio, werkzeug); run with pytest instead of unittest, for the junit report; "
+        "its timeouts x4 (WEBSOCKETS_TESTS_TIMEOUT_FACTOR, its own knob for slow machines; this one has 2 cores)",
     ),
     "openai": dict(
         dist="openai", version="3.57.0", tests="tests",
@@ -118,7 +119,7 @@ SUITES = {
         install=[["dashscope==1.26.2", "pytest>=7", "pytest-aiohttp", "pytest-asyncio", "pydantic>=2.0,<3.0", "tenacity", "typing_extensions", "pyyaml", "tiktoken"]],
         args=["tests/unit"],
         why="no sdist: the wheel from the index, the tests from the repository at tag v1.26.2, the newest tag there (needs --git dashscope=DIR); tests/unit as its CI "
-        "runs (tests/legacy and tests/integration call the live service); test deps from its requirements-test.txt less the linters, plus pyyaml and tiktoken (tests/unit imports them; neither is declared)",
+        "runs (tests/legacy and tests/integration call the live service); test deps from its requirements-test.txt less the linters, plus pyyaml and tiktoken (tests/unit imports them; its test requirements do not list them)",
     ),
 }
 
