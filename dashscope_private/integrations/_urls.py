@@ -14,6 +14,7 @@ from ..routing import split_url
 
 __all__ = [
     "rewrite_str",
+    "rewrite_first_argument",
     "rewrite_httpx_url",
     "rewrite_yarl_url",
     "rewrite_setting",
@@ -24,6 +25,20 @@ __all__ = [
 ]
 
 rewrite_str = route_url
+
+
+def rewrite_first_argument(original):  # type: ignore[no-untyped-def]
+    """A ``Patcher.replace`` factory for ``original(url, ...)``: ``url`` goes through the router first.
+
+    For the narrow functions where a library turns a URL string into its parts (websockets'
+    ``parse_uri``, DSPy's ``parse_url``, urllib3's ``connection_from_url``); anything that is not
+    a string passes through untouched.
+    """
+
+    def rewriting(url, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return original(rewrite_str(url), *args, **kwargs)
+
+    return rewriting
 
 
 def rewrite_httpx_url(url, warn: bool = True):  # type: ignore[no-untyped-def]

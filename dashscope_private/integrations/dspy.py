@@ -28,7 +28,7 @@ from types import ModuleType
 
 from .._patching import Patcher
 from .._runtime import on_import
-from ._urls import is_endpoint_host, rewrite_str
+from ._urls import is_endpoint_host, rewrite_first_argument
 
 __all__ = ["install", "uninstall"]
 
@@ -36,13 +36,6 @@ __all__ = ["install", "uninstall"]
 _TRANSPORT_MODULES = ("dspy._vendor.lm15.transports._sync", "dspy._vendor.lm15.transports._async")
 
 _patcher = Patcher("dspy")
-
-
-def _make_parse_url(original):  # type: ignore[no-untyped-def]
-    def parse_url(url, *args, **kwargs):  # type: ignore[no-untyped-def]
-        return original(rewrite_str(url), *args, **kwargs)
-
-    return parse_url
 
 
 def _make_proxy_route_for(original):  # type: ignore[no-untyped-def]
@@ -57,7 +50,7 @@ def _make_proxy_route_for(original):  # type: ignore[no-untyped-def]
 def _patch_transport(module: ModuleType) -> None:
     # Both are required: a transport whose URL parsing we cannot see must not be
     # reported as covered (strict mode then refuses to run with it).
-    _patcher.replace(module, "parse_url", _make_parse_url)
+    _patcher.replace(module, "parse_url", rewrite_first_argument)
     _patcher.replace(module, "proxy_route_for", _make_proxy_route_for)
 
 

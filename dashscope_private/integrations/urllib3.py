@@ -25,7 +25,7 @@ from __future__ import annotations
 from .._patching import Patcher
 from .._runtime import endpoint_host
 from ..routing import split_url
-from ._urls import is_endpoint_host, names_redirected_host, rewrite_str
+from ._urls import is_endpoint_host, names_redirected_host, rewrite_first_argument, rewrite_str
 
 __all__ = ["install", "uninstall"]
 
@@ -136,13 +136,6 @@ def _make_requires_absolute_form(original):  # type: ignore[no-untyped-def]
     return _proxy_requires_url_absolute_form
 
 
-def _make_connection_from_url(original):  # type: ignore[no-untyped-def]
-    def connection_from_url(url, *args, **kwargs):  # type: ignore[no-untyped-def]
-        return original(rewrite_str(url) if isinstance(url, str) else url, *args, **kwargs)
-
-    return connection_from_url
-
-
 def _make_method_connection_from_url(original):  # type: ignore[no-untyped-def]
     def connection_from_url(self, url, *args, **kwargs):  # type: ignore[no-untyped-def]
         return original(self, rewrite_str(url) if isinstance(url, str) else url, *args, **kwargs)
@@ -167,9 +160,9 @@ def install() -> None:
     _patcher.replace(proxy_manager, "connection_from_host", _make_proxy_connection_from_host(plain_connection_from_host))
     if hasattr(pool_manager, "_proxy_requires_url_absolute_form"):
         _patcher.replace(proxy_manager, "_proxy_requires_url_absolute_form", _make_requires_absolute_form)
-    _patcher.replace(urllib3.connectionpool, "connection_from_url", _make_connection_from_url)
+    _patcher.replace(urllib3.connectionpool, "connection_from_url", rewrite_first_argument)
     if getattr(urllib3, "connection_from_url", None) is not None:
-        _patcher.replace(urllib3, "connection_from_url", _make_connection_from_url)
+        _patcher.replace(urllib3, "connection_from_url", rewrite_first_argument)
 
 
 def uninstall() -> list:

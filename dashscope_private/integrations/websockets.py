@@ -33,7 +33,7 @@ from types import FunctionType, ModuleType
 from .. import _log
 from .._patching import Patcher
 from .._runtime import on_import
-from ._urls import is_endpoint_host, rewrite_str
+from ._urls import is_endpoint_host, rewrite_first_argument, rewrite_str
 
 __all__ = ["install", "uninstall"]
 
@@ -100,13 +100,6 @@ def _make_connect_function(original):  # type: ignore[no-untyped-def]
     return connect
 
 
-def _make_parse_uri(original):  # type: ignore[no-untyped-def]
-    def parse_uri(uri, *args, **kwargs):  # type: ignore[no-untyped-def]
-        return original(rewrite_str(uri), *args, **kwargs)
-
-    return parse_uri
-
-
 def _make_get_proxy(original):  # type: ignore[no-untyped-def]
     def get_proxy(uri, *args, **kwargs):  # type: ignore[no-untyped-def]
         if is_endpoint_host(getattr(uri, "host", None)):
@@ -121,7 +114,7 @@ def _patch_client_module(module: ModuleType) -> None:
     namespace = vars(module)  # not getattr: websockets' lazy aliases would import other modules
     if not isinstance(namespace.get("parse_uri"), FunctionType):
         return  # not a URI-parsing client module in this version (e.g. websockets.client in 11+)
-    _patcher.replace(module, "parse_uri", _make_parse_uri)
+    _patcher.replace(module, "parse_uri", rewrite_first_argument)
     if isinstance(namespace.get("get_proxy"), FunctionType):
         _patcher.replace(module, "get_proxy", _make_get_proxy)
     for name in _ENTRY_POINTS:
