@@ -39,10 +39,10 @@ def watch_environ():
     ``os.environ`` and ``os.environb`` alike (they share one dictionary):
     ``os.environ[k] = v``, ``update()``, ``setdefault()``, ``|=``, python-dotenv's
     ``load_dotenv()``, IPython's ``%env``. Where it is the standard library's
-    four lines (3.9 to 3.13), the replacement is those same four lines compiled
-    in ``os``'s namespace plus one test of the encoded key's first character,
-    so a write costs one index and one comparison more, and only a key starting
-    with ``D`` goes further. Anywhere else it calls the original first. Either
+    four lines (3.9 to 3.13), the replacement is those same four lines run in
+    ``os``'s namespace plus one test of the encoded key's first character, so a
+    write costs one index and one comparison more; only a key starting with
+    ``D`` is compared with the prefix. Anywhere else it calls the original first. Either
     way return values, exceptions, signature and mapping semantics are the
     original's, and nothing compares bytes with str (clean under ``python -bb``).
     Removing a key is not watched: removal changes no setting (see
@@ -54,12 +54,13 @@ def watch_environ():
     original = environ_type.__setitem__
     environ = os.environ
     try:
-        first = environ.encodekey("D")[0]  # 68 where keys are encoded to bytes, "D" where to str
+        prefix = environ.encodekey(PREFIX)  # bytes on POSIX, str on Windows: the type written keys have
+        first = prefix[0]  # 68 or "D"
     except Exception:
         return
 
     def notify(env, encoded_key):
-        """A written key starts with ``D``: tell the package if it is one of ours."""
+        """A written key starts with our prefix: tell the package if it is one of ours."""
         if getattr(env, "_data", None) is not getattr(environ, "_data", environ):
             return  # another mapping built on os._Environ: not the process environment
         try:
@@ -77,7 +78,7 @@ def watch_environ():
     code = getattr(original, "__code__", None)
     if code is not None and code.co_names == _STDLIB_SETITEM_NAMES and code.co_argcount == 3:
         factory = _inline_setitem
-        setitem = type(factory)(factory.__code__, vars(os), "watch", None, factory.__closure__)(first, notify)
+        setitem = type(factory)(factory.__code__, vars(os), "watch", None, factory.__closure__)(first, prefix, notify)
     else:
 
         def setitem(self, key, value):
@@ -86,7 +87,7 @@ def watch_environ():
                 encoded = self.encodekey(key)
             except Exception:
                 return
-            if encoded[:1] and encoded[0] == first:
+            if encoded[:1] and encoded[0] == first and encoded[:18] == prefix:
                 notify(self, encoded)
 
     setitem.__name__ = "__setitem__"
@@ -97,7 +98,7 @@ def watch_environ():
     environ_type.__setitem__ = setitem
 
 
-def _inline_setitem(first, notify):
+def _inline_setitem(first, prefix, notify):
     """``os._Environ.__setitem__`` plus the watcher's test; run with ``os``'s globals (``putenv``)."""
 
     def __setitem__(self, key, value):
@@ -105,7 +106,7 @@ def _inline_setitem(first, notify):
         value = self.encodevalue(value)
         putenv(key, value)  # noqa: F821 (os.putenv: this function runs in os's namespace)
         self._data[key] = value
-        if key[0] == first:
+        if key[0] == first and key[:18] == prefix:  # key[0] matching ``first`` means key's type is prefix's
             notify(self, key)
 
     return __setitem__

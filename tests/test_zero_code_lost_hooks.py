@@ -171,3 +171,25 @@ def test_removing_the_endpoint_then_writing_another_setting_does_not_deactivate(
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert result.stdout.split() == ["True", "True", "200", "False"]
     assert [r.host for r in standin.records] == [standin.netloc]
+
+
+def test_asyncio_first_strict_program_gets_the_loop_level_guard(user_venv, standin):
+    """`import asyncio` first: the loop's getaddrinfo refuses before handing the lookup to the executor."""
+    code = program("""
+        import asyncio, concurrent.futures
+        submitted = []
+        class Recording(concurrent.futures.ThreadPoolExecutor):
+            def submit(self, fn, *args, **kwargs):
+                submitted.append(args[:1])
+                return super().submit(fn, *args, **kwargs)
+        async def main():
+            asyncio.get_running_loop().set_default_executor(Recording(1))
+            try:
+                await asyncio.get_running_loop().getaddrinfo('dashscope-intl.aliyuncs.com', 443)
+            except Exception as exc:
+                return type(exc).__name__
+        print(asyncio.run(main()), submitted)
+    """)
+    result = run(user_venv, "-c", code, env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url, "DASHSCOPE_PRIVATE_STRICT": "1"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "PublicEgressBlocked []"
