@@ -168,15 +168,23 @@ class PostImportFinder:
         """True when a hook is registered for ``name``."""
         return name in self._hooks
 
-    def clear(self) -> None:
-        """Forget every hook and leave ``sys.meta_path``."""
+    def clear(self, leave: bool = False) -> None:
+        """Forget every hook. The finder stays on ``sys.meta_path`` unless ``leave``.
+
+        Removing it while another thread's import iterates ``sys.meta_path``
+        shifts the list under that loop, which then skips the next finder (the
+        path finder, say) and fails with ``ModuleNotFoundError``; with no hooks
+        it answers ``None`` after one dictionary lookup. ``leave`` is for a
+        finder of one's own, once no other thread can be importing.
+        """
         with self._lock:
             self._hooks.clear()
             self._waiting.clear()
-            try:
-                sys.meta_path.remove(self)
-            except ValueError:
-                pass
+            if leave:
+                try:
+                    sys.meta_path.remove(self)
+                except ValueError:
+                    pass
 
     def when_complete(self, name: str, module: "ModuleType") -> None:
         """``module`` has executed: run its hooks once its import is complete (now, if it is)."""

@@ -24,7 +24,7 @@ from dashscope_private._boot import PostImportFinder
 def finder():
     finder = PostImportFinder()
     yield finder
-    finder.clear()
+    finder.clear(leave=True)
 
 
 @pytest.fixture

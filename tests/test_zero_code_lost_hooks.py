@@ -193,3 +193,40 @@ def test_asyncio_first_strict_program_gets_the_loop_level_guard(user_venv, stand
     result = run(user_venv, "-c", code, env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url, "DASHSCOPE_PRIVATE_STRICT": "1"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "PublicEgressBlocked []"
+
+
+def test_toggling_the_endpoint_while_threads_import_sdks(user_venv, standin, trap):
+    """Used to print `activation failed (...)` or fail an import with ModuleNotFoundError in some runs."""
+    libraries = [name for name in ("openai", "dashscope", "requests", "aiohttp", "httpx") if _importable(name)]
+    code = program(f"""
+        import os, threading
+        stop = []
+        def toggle():
+            i = 0
+            while not stop:
+                os.environ['DASHSCOPE_PRIVATE_ENDPOINT'] = {standin.url!r} if i % 2 == 0 else ''
+                i += 1
+        toggler = threading.Thread(target=toggle)
+        toggler.start()
+        importers = [threading.Thread(target=__import__, args=(name,)) for name in {libraries!r}]
+        for thread in importers:
+            thread.start()
+        for thread in importers:
+            thread.join(60)
+        stop.append(1)
+        toggler.join(10)
+        os.environ['DASHSCOPE_PRIVATE_ENDPOINT'] = {standin.url!r}
+        import urllib.request, dashscope_private
+        print(dashscope_private.is_active(), urllib.request.urlopen(urllib.request.Request({PUBLIC_API!r}, data=b'{{}}'), timeout=10).status)
+    """)
+    for attempt in range(4):
+        result = run(user_venv, "-c", code)
+        assert (result.returncode, result.stderr) == (0, ""), (attempt, result.stderr)
+        assert result.stdout.split() == ["True", "200"]
+    assert len(standin.records) == 4 and trap.take() == []
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
