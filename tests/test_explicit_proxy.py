@@ -1,0 +1,96 @@
+"""A proxy passed in code is never used for the endpoint, on any stack; every other host keeps it.
+
+The environment's proxies are covered elsewhere (``test_transports``,
+``test_websockets_dspy``). Here the program names the proxy trap explicitly
+(``proxy=trap.url`` and each library's equivalent), which libraries use without
+asking ``NO_PROXY``. A public DashScope URL must land on the stand-in, with
+nothing reaching the trap; a loopback URL for another server must still go
+through that proxy (the trap records it and answers 403), untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+
+import pytest
+
+from dashscope_private.standin import StandIn
+
+CHAT = "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions"
+CHAT_PATH = "/compatible-mode/v1/chat/completions"
+WS_INFERENCE = "wss://dashscope.aliyuncs.com/api-ws/v1/inference"
+BODY = {"model": "qwen-plus", "messages": [{"role": "user", "content": "你是谁?"}]}
+RUN_TASK = json.dumps({"header": {"action": "run-task", "task_id": "t1", "streaming": "duplex"}, "payload": {"task": "asr"}})
+
+
+def landed(standin, kind, path):
+    records = [r for r in standin.records if r.kind == kind]
+    assert records, f"no {kind} request reached the endpoint"
+    assert all(r.host == standin.netloc for r in records), records
+    assert all(r.path.startswith(path) for r in records), records
+    return records
+
+
+def elsewhere(server) -> str:
+    """``server``'s URL by another name: the endpoint is 127.0.0.1 (any port), this is not."""
+    return server.url.replace("127.0.0.1", "localhost")
+
+
+def trap_port(trap) -> int:
+    return int(trap.url.rsplit(":", 1)[1])
+
+
+# ------------------------------------------------------------------ aiohttp
+
+
+def test_aiohttp_request_proxy_is_not_used_for_the_endpoint(private, trap):
+    aiohttp = pytest.importorskip("aiohttp")
+
+    async def main(url: str) -> int:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(url, json=BODY, proxy=trap.url, proxy_headers={"X-Proxy-Token": "secret"}) as response:
+                await response.read()
+                return response.status
+
+    assert asyncio.run(main(CHAT)) == 200
+    landed(private, "http", CHAT_PATH)
+    assert trap.take() == []
+    # Any other host still goes through the proxy the program gave.
+    with StandIn() as other:
+        assert asyncio.run(main(elsewhere(other) + CHAT_PATH)) == 403  # answered by the trap
+        assert other.records == []
+    assert [(method, target) for method, target, _host in trap.take()] == [("POST", elsewhere(other) + CHAT_PATH)]
+
+
+def test_aiohttp_session_proxy_is_not_used_for_the_endpoint(private, trap):
+    aiohttp = pytest.importorskip("aiohttp")
+
+    async def main(url: str) -> int:
+        async with aiohttp.ClientSession(proxy=trap.url) as session:
+            async with session.post(url, json=BODY) as response:
+                await response.read()
+                return response.status
+
+    try:
+        assert asyncio.run(main(CHAT)) == 200
+    except TypeError as exc:
+        if "proxy" not in str(exc):
+            raise
+        pytest.skip(f"aiohttp {aiohttp.__version__} has no ClientSession(proxy=)")
+    landed(private, "http", CHAT_PATH)
+    assert trap.take() == []
+
+    async def websocket() -> str:
+        async with aiohttp.ClientSession(proxy=trap.url) as session:
+            async with session.ws_connect(WS_INFERENCE) as ws:
+                await ws.send_str(RUN_TASK)
+                return json.loads((await ws.receive()).data)["header"]["event"]
+
+    assert asyncio.run(websocket()) == "task-started"
+    landed(private, "websocket", "/api-ws/v1/inference")
+    with StandIn() as other:
+        assert asyncio.run(main(elsewhere(other) + CHAT_PATH)) == 403
+        assert other.records == []
+    assert [(method, target) for method, target, _host in trap.take()] == [("POST", elsewhere(other) + CHAT_PATH)]
