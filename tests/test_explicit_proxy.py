@@ -94,3 +94,54 @@ def test_aiohttp_session_proxy_is_not_used_for_the_endpoint(private, trap):
         assert asyncio.run(main(elsewhere(other) + CHAT_PATH)) == 403
         assert other.records == []
     assert [(method, target) for method, target, _host in trap.take()] == [("POST", elsewhere(other) + CHAT_PATH)]
+
+
+# ------------------------------------------------------------------ websockets
+
+
+def _websockets_with_proxy():
+    websockets = pytest.importorskip("websockets")
+    if int(websockets.__version__.split(".")[0]) < 15:
+        pytest.skip(f"websockets {websockets.__version__} has no proxy= argument")
+    return websockets
+
+
+def _ws_open(client: str, url: str, **options) -> str:
+    if client == "sync":
+        from websockets.sync.client import connect
+
+        with connect(url, **options) as ws:
+            ws.send(RUN_TASK)
+            return json.loads(ws.recv())["header"]["event"]
+
+    connect = importlib.import_module("websockets.asyncio.client").connect
+
+    async def main() -> str:
+        async with connect(url, **options) as ws:
+            await ws.send(RUN_TASK)
+            return json.loads(await ws.recv())["header"]["event"]
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("client", ["asyncio", "sync"])
+def test_websockets_explicit_proxy_is_not_used_for_the_endpoint(private, trap, client):
+    websockets = _websockets_with_proxy()
+    assert _ws_open(client, WS_INFERENCE, proxy=trap.url, open_timeout=10) == "task-started"
+    landed(private, "websocket", "/api-ws/v1/inference")
+    assert trap.take() == []
+    # Another host keeps the explicit proxy (the trap refuses the tunnel).
+    with StandIn() as other:
+        with pytest.raises(websockets.exceptions.ProxyError):  # a 403, or (15.x) the trap's HTTP/1.0 reply refused
+            _ws_open(client, elsewhere(other).replace("http://", "ws://") + "/api-ws/v1/inference", proxy=trap.url, open_timeout=10)
+        assert other.records == []
+    assert [(method, target) for method, target, _host in trap.take()] == [("CONNECT", f"localhost:{other.port}")]
+
+
+def test_websockets_proxy_connection_arguments_are_dropped_for_the_endpoint(private, trap):
+    """The asyncio client hands ``proxy_*`` arguments to the proxy connection only; sent direct,
+    asyncio would refuse them, so they go with the proxy."""
+    _websockets_with_proxy()
+    options = {"proxy": trap.url, "proxy_ssl_handshake_timeout": 5, "open_timeout": 10}
+    assert _ws_open("asyncio", WS_INFERENCE, **options) == "task-started"
+    landed(private, "websocket", "/api-ws/v1/inference")
