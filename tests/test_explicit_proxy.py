@@ -145,3 +145,33 @@ def test_websockets_proxy_connection_arguments_are_dropped_for_the_endpoint(priv
     options = {"proxy": trap.url, "proxy_ssl_handshake_timeout": 5, "open_timeout": 10}
     assert _ws_open("asyncio", WS_INFERENCE, **options) == "task-started"
     landed(private, "websocket", "/api-ws/v1/inference")
+
+
+# ------------------------------------------------------------------ websocket-client
+
+
+def test_websocket_client_socks_proxy_is_not_used_for_the_endpoint(private, trap):
+    """``proxy_type="socks5"`` connects through the proxy before websocket-client's proxy lookup."""
+    websocket = pytest.importorskip("websocket")
+    ws = websocket.create_connection(
+        WS_INFERENCE, http_proxy_host="127.0.0.1", http_proxy_port=trap_port(trap), proxy_type="socks5", timeout=10
+    )
+    try:
+        ws.send(RUN_TASK)
+        assert json.loads(ws.recv())["header"]["event"] == "task-started"
+    finally:
+        ws.close()
+    landed(private, "websocket", "/api-ws/v1/inference")
+    # An HTTP proxy given in code still serves other hosts (the trap refuses the tunnel).
+    with StandIn() as other:
+        with pytest.raises(websocket.WebSocketProxyException):
+            websocket.create_connection(
+                elsewhere(other).replace("http://", "ws://") + "/api-ws/v1/inference",
+                http_proxy_host="127.0.0.1",
+                http_proxy_port=trap_port(trap),
+                proxy_type="http",
+                http_no_proxy=["internal.example"],  # else websocket-client applies NO_PROXY (loopback) to it
+                timeout=10,
+            )
+        assert other.records == []
+    assert [(method, target) for method, target, _host in trap.take()] == [("CONNECT", f"localhost:{other.port}")]
