@@ -175,3 +175,35 @@ def test_websocket_client_socks_proxy_is_not_used_for_the_endpoint(private, trap
             )
         assert other.records == []
     assert [(method, target) for method, target, _host in trap.take()] == [("CONNECT", f"localhost:{other.port}")]
+
+
+# ------------------------------------------------------------------ DSPy (lm15's transports)
+
+
+def _lm15():
+    pytest.importorskip("dspy")
+    try:
+        sync = importlib.import_module("dspy._vendor.lm15.transports._sync")
+        types = importlib.import_module("dspy._vendor.lm15.transports._types")
+    except ImportError:
+        pytest.skip("this DSPy has no lm15 transports")
+    return sync, types
+
+
+def test_dspy_transport_proxy_is_not_used_for_the_endpoint(private, trap):
+    sync, types = _lm15()
+
+    def post(url: str) -> int:
+        with sync.StdlibTransport(proxy=trap.url) as transport:
+            request = types.TransportRequest("POST", url, [("Content-Type", "application/json")], json.dumps(BODY).encode())
+            with transport.stream(request) as response:
+                response.read()
+                return response.status
+
+    assert post(CHAT) == 200
+    landed(private, "http", CHAT_PATH)
+    assert trap.take() == []
+    with StandIn() as other:
+        assert post(elsewhere(other) + CHAT_PATH) == 403
+        assert other.records == []
+    assert [(method, target) for method, target, _host in trap.take()] == [("POST", elsewhere(other) + CHAT_PATH)]
