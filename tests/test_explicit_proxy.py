@@ -96,6 +96,36 @@ def test_aiohttp_session_proxy_is_not_used_for_the_endpoint(private, trap):
     assert [(method, target) for method, target, _host in trap.take()] == [("POST", elsewhere(other) + CHAT_PATH)]
 
 
+# ------------------------------------------------------------------ httpx, httpx2
+
+
+@pytest.mark.parametrize("library", ["httpx", "httpx2"])
+def test_httpx_proxied_transport_sends_the_endpoint_direct(private, trap, library):
+    """``proxy=`` and ``mounts=`` leave the client a direct transport for the endpoint; a proxied
+    ``transport=`` does not, so the transport itself must send endpoint requests direct."""
+    http = pytest.importorskip(library)
+    transport = http.HTTPTransport(proxy=trap.url)
+    with http.Client(transport=transport) as client:
+        assert client.post(CHAT, json=BODY).status_code == 200
+        twin = vars(transport)["_dashscope_private_direct_twin"]
+        assert twin._pool.connections  # the endpoint connection, kept alive in the twin's pool
+        # Another host keeps the proxy (the trap answers 403).
+        with StandIn() as other:
+            assert client.get(elsewhere(other) + CHAT_PATH).status_code == 403
+            assert other.records == []
+    landed(private, "http", CHAT_PATH)
+    assert [(method, target) for method, target, _host in trap.take()] == [("GET", elsewhere(other) + CHAT_PATH)]
+    assert not twin._pool.connections and "_dashscope_private_direct_twin" not in vars(transport)  # closed with it
+
+    async def main() -> int:
+        async with http.AsyncClient(transport=http.AsyncHTTPTransport(proxy=trap.url)) as client:
+            return (await client.post(CHAT, json=BODY)).status_code
+
+    assert asyncio.run(main()) == 200
+    assert len(landed(private, "http", CHAT_PATH)) == 2
+    assert trap.take() == []
+
+
 # ------------------------------------------------------------------ websockets
 
 
