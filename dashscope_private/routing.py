@@ -63,7 +63,7 @@ def split_url(url: str) -> tuple | None:
         if 0 <= i < end:
             end = i
     authority = url[start:end]
-    if "\\" in authority or any(c.isspace() for c in authority):
+    if "\\" in authority or (authority and authority.split() != [authority]):  # any whitespace, in C
         return None
     before_at, at, hostport = authority.rpartition("@")
     userinfo = before_at if at else None
