@@ -86,6 +86,7 @@ def test_run_requires_a_command_and_a_valid_endpoint():
 
 
 def test_run_passes_exit_codes_and_activates(standin):
+    pytest.importorskip("requests")
     code = "import requests, sys; sys.exit(requests.post('https://dashscope.aliyuncs.com/api/v1/x', json={}, timeout=10).status_code - 190)"
     result = cli("run", "--endpoint", standin.url, "--", sys.executable, "-c", code)
     assert result.returncode == 10, result.stderr  # 200 - 190: the request reached the stand-in
