@@ -161,8 +161,9 @@ class PostImportFinder:
                 callbacks = self._waiting.pop(name, [])  # it ended meanwhile
             else:
                 callbacks = [callback]
+        current = sys.modules.get(name) or module  # the module may have replaced itself in sys.modules
         for hook in callbacks:
-            hook(sys.modules.get(name, module))
+            hook(current)  # type: ignore[arg-type]
 
     def watches(self, name: str) -> bool:
         """True when a hook is registered for ``name``."""

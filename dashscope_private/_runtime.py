@@ -22,7 +22,7 @@ from .config import (
     load,
     parse_hosts,
 )
-from .errors import ConfigError, DashscopePrivateError
+from .errors import ConfigError, IntegrationError
 from .routing import Router, normalize_host
 
 TYPE_CHECKING = False
@@ -58,10 +58,6 @@ _lock = _boot.activation_lock  # one lock with start-up and the os.environ watch
 _router: Optional[Router] = None
 _installed: Dict[str, ModuleType] = {}
 _saved_environ: Dict[str, Optional[str]] = {}
-
-
-class IntegrationError(DashscopePrivateError, ImportError):
-    """Strict mode: an integration could not be installed on the imported library."""
 
 
 # ------------------------------------------------------------------ request path
