@@ -7,8 +7,8 @@ ask a proxy to reach it. So in strict mode, and while the configuration is
 invalid (fail closed), these choke points refuse a public Model Studio host
 that is not redirected, before any packet leaves:
 
-- every name-taking entry point of ``socket`` and ``_socket``: ``getaddrinfo``,
-  ``gethostbyname(_ex)``, ``gethostbyaddr``, ``getnameinfo``, and the socket
+- every name-taking entry point of ``socket``: ``getaddrinfo``, ``gethostbyname(_ex)``,
+  ``gethostbyaddr``, ``getnameinfo`` (and ``_socket``'s but ``getaddrinfo``), and the socket
   methods whose address is resolved in C (``connect``, ``connect_ex``,
   ``bind``, ``sendto``, ``sendmsg``); a re-imported copy of ``socket``
   (eventlet's ``patcher.original``) is guarded as it loads;
@@ -349,7 +349,9 @@ def install() -> None:
     from . import _egress_green
 
     _on = True
-    guard_socket_module(_socket)
+    for name in LOOKUPS[1:]:  # gevent's thread resolver calls these; socket.getaddrinfo calls _socket's,
+        patch(_socket, name, guard_lookups())  # which is left alone so that no lookup is judged twice
+    patch(_socket, "getnameinfo", guard_nameinfo())
     for module_name, guard in (
         ("socket", guard_socket_module),  # also the fresh copy eventlet's patcher.original() imports
         ("__original_module_socket", guard_socket_module),  # that copy, made before the net was installed
