@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sys
 
-from ._egress_guard import LOOKUPS, _guard_ssl, guard_lookups, guard_nameinfo, guard_socket_class, guard_socket_module, patch, watch
+from ._egress_guard import LOOKUPS, guard_ssl, guard_lookups, guard_nameinfo, guard_socket_class, guard_socket_module, patch, watch
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,7 +45,7 @@ def _reguard() -> None:
         if module is not None:
             guard_socket_module(module)
     if "ssl" in sys.modules:
-        _guard_ssl(sys.modules["ssl"])
+        guard_ssl(sys.modules["ssl"])
 
 
 def _then_reguard(original: Any) -> Callable[..., Any]:

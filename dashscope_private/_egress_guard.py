@@ -46,7 +46,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
     Factory = Callable[[Any], Callable[..., Any]]
 
-__all__ = ["install", "uninstall", "check_host", "installed", "patch", "watch", "guard_socket_module", "guard_lookups"]
+__all__ = [
+    "install", "uninstall", "installed", "check_host", "patch", "watch",
+    "guard_socket_module", "guard_socket_class", "guard_lookups", "guard_nameinfo", "guard_ssl",
+]
 
 _HINT = (
     "it is a public Model Studio host and strict mode is on; this code reaches it by a path "
@@ -302,7 +305,7 @@ def guard_socket_module(module: object) -> None:
     guard_socket_class(getattr(module, "socket", None))
 
 
-def _guard_ssl(module: object) -> None:
+def guard_ssl(module: object) -> None:
     context = getattr(module, "SSLContext", None)
     patch(context, "_wrap_socket", _guard_server_name(2))
     patch(context, "_wrap_bio", _guard_server_name(3))
@@ -355,7 +358,7 @@ def install() -> None:
     for module_name, guard in (
         ("socket", guard_socket_module),  # also the fresh copy eventlet's patcher.original() imports
         ("__original_module_socket", guard_socket_module),  # that copy, made before the net was installed
-        ("ssl", _guard_ssl),
+        ("ssl", guard_ssl),
         ("asyncio.base_events", _guard_asyncio),
         ("http.client", _guard_http_client),
         ("httpcore", _guard_httpcore),
