@@ -106,6 +106,7 @@ from dashscope_private.standin import StandIn  # noqa: E402
 
 perf = time.perf_counter
 cpu = time.process_time
+thread_cpu = time.thread_time
 
 
 # ----------------------------------------------------------------------------- harness
@@ -169,17 +170,21 @@ def alternate(sides: Sides, blocks: int, per_block: int, run_block, warmup: int 
     for patched in (False, True):
         sides.set(patched)
         run_block(patched, warmup)
-    wall = {False: [], True: []}
-    cpus = {False: [], True: []}
+    wall: dict = {False: [], True: []}
+    cpus: dict = {False: [], True: []}
+    threads: dict = {False: [], True: []}
     for b in range(blocks):
         for patched in ((False, True) if b % 2 == 0 else (True, False)):
             sides.set(patched)
             gc.collect()
-            w, c = run_block(patched, per_block)
+            w, c, *t = run_block(patched, per_block)
             wall[patched].append(w / per_block)
             cpus[patched].append(c / per_block)
+            if t:
+                threads[patched].append(t[0] / per_block)
     result = compare(wall[False], wall[True])
     result["cpu"] = compare(cpus[False], cpus[True])
+    result["thread_cpu"] = compare(threads[False], threads[True]) if threads[False] else None
     result["calls_per_op"] = {"baseline": calls_per_op(sides, run_block, False), "plugin": calls_per_op(sides, run_block, True)}
     sides.set(False)
     result.update(blocks=blocks, per_block=per_block)
@@ -210,10 +215,11 @@ def calibrate(sides: Sides, run_block, budget: float, blocks: int, lo: int = 3, 
 
 
 def timed_loop(fn, n: int) -> tuple:
-    c0, t0 = cpu(), perf()
+    """(wall, process cpu, this thread's cpu) for ``n`` calls of ``fn``."""
+    c0, h0, t0 = cpu(), thread_cpu(), perf()
     for _ in range(n):
         fn()
-    return perf() - t0, cpu() - c0
+    return perf() - t0, cpu() - c0, thread_cpu() - h0
 
 
 # ----------------------------------------------------------------------------- (d) client construction
@@ -350,9 +356,9 @@ def make_request_cases(standin: StandIn) -> tuple:
                     await response.read()
 
         standin.clear()
-        c0, t0 = cpu(), perf()
+        c0, h0, t0 = cpu(), thread_cpu(), perf()
         loop.run_until_complete(run())
-        result = perf() - t0, cpu() - c0
+        result = perf() - t0, cpu() - c0, thread_cpu() - h0
         _expect(standin, n, "/chat/completions", "aiohttp.ClientSession.post")
         return result
 
@@ -510,7 +516,7 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=None, help="seconds per (d)/(e) scenario (default 10, quick 2)")
     parser.add_argument("--json", default=os.path.join(RESULTS, "runtime.json"), help="where to write results (default: %(default)s)")
     parser.add_argument("--only", default="def", help="subset of d, e, f (default: def)")
-    parser.add_argument("--cases", default="", help="(e): only the cases whose name contains this text (e.g. keep-alive)")
+    parser.add_argument("--cases", default="", help="(e): only the cases whose name contains one of these comma-separated texts (e.g. keep-alive,openai)")
     parser.add_argument("--fail-on-goal", action="store_true", help="exit 2 when a goal fails (wall or CPU)")
     parser.add_argument("--standin-as-shipped", action="store_true",
                         help="keep Nagle's algorithm on the stand-in's sockets (keep-alive requests then take ~40 ms each)")
@@ -536,7 +542,7 @@ def main() -> int:
             cases, close = make_request_cases(standin)
             try:
                 for name, run_block, primary in cases:
-                    if args.cases not in name:
+                    if not any(part in name for part in args.cases.split(",")):
                         continue
                     log(f"[runtime] (e) {name}: {blocks} blocks per side ({perf() - started:.0f}s)")
                     n = calibrate(sides, run_block, budget if primary else budget / 2, blocks)
@@ -558,9 +564,9 @@ def main() -> int:
     print(f"dashscope-private run-time benchmark (python {sys.version.split()[0]}, openai {openai.__version__}, "
           f"wrapt {versions()['wrapt']}, {os.cpu_count()} cpus); medians over {blocks} alternating blocks per side")
     print("wall = perf_counter, cpu = process_time (all threads, incl. the in-process stand-in); "
-          "cpu IQR = 25-75% of per-block-pair cpu ratios; min w/c = fastest plugin block / fastest baseline block, wall and cpu; +calls = extra Python/builtin calls per operation (cProfile count)")
+          "cpu IQR = 25-75% of per-block-pair cpu ratios; min w/c = fastest plugin block / fastest baseline block, wall and cpu; thread, min = the calling thread's cpu (thread_time: the client's own work, without the stand-in's threads), median and min ratio; +calls = extra Python/builtin calls per operation (cProfile count)")
     header = (f"{'case':<54} {'base wall':>10} {'plug wall':>10} {'ratio':>6} {'base cpu':>10} {'plug cpu':>10} "
-              f"{'ratio':>6} {'cpu IQR':>13} {'min w/c':>11} {'+calls':>7} {'goal':>6}  verdict wall/cpu")
+              f"{'ratio':>6} {'cpu IQR':>13} {'min w/c':>11} {'thread':>6} {'min':>5} {'+calls':>7} {'goal':>6}  verdict wall/cpu")
     print(header)
     print("-" * len(header))
 
@@ -573,9 +579,11 @@ def main() -> int:
         verdict = f"{'PASS' if wall_pass else 'FAIL'}/{'PASS' if cpu_pass else 'FAIL'}" + ("" if primary else " (info)")
         c = r["cpu"]
         added = r["calls_per_op"]["plugin"] - r["calls_per_op"]["baseline"]
+        t = r.get("thread_cpu")
+        thread = f"{t['ratio']:>5.3f}x {t['min_ratio']:>5.3f}" if t else f"{'':>6} {'':>5}"
         print(f"{label:<54} {r['baseline']['median'] * 1e6:>8.1f}us {r['plugin']['median'] * 1e6:>8.1f}us {r['ratio']:>5.3f}x "
               f"{c['baseline']['median'] * 1e6:>8.1f}us {c['plugin']['median'] * 1e6:>8.1f}us {c['ratio']:>5.3f}x "
-              f"{c['paired_ratio']['p25']:>6.3f}-{c['paired_ratio']['p75']:<6.3f} {r['min_ratio']:>5.3f}/{c['min_ratio']:<5.3f} {added:>+7.0f} {'<=' + format(goal, '.2f'):>6}  {verdict}")
+              f"{c['paired_ratio']['p25']:>6.3f}-{c['paired_ratio']['p75']:<6.3f} {r['min_ratio']:>5.3f}/{c['min_ratio']:<5.3f} {thread} {added:>+7.0f} {'<=' + format(goal, '.2f'):>6}  {verdict}")
 
     if results["d"]:
         ratio_row("(d) openai.OpenAI(base_url=<public>) construction", results["d"], GOAL_D)
