@@ -23,7 +23,7 @@ from .config import (
     parse_hosts,
 )
 from .errors import ConfigError, IntegrationError
-from .routing import Router, normalize_host
+from .routing import Router, format_netloc
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -99,11 +99,11 @@ def route_target(scheme: str, host: str, warn: bool = True) -> Target | None:
     router = _router
     if router is None or not host:
         return None
-    target = router.target(scheme, normalize_host(host), warn)
+    target = router.target_for(scheme, host, warn)
     if target is not None and _log._level is not None and _log._level <= 10:
         new_scheme, new_host, port = target
-        netloc = f"[{new_host}]" if ":" in new_host else new_host
-        _log.once("debug", ("rewrite", scheme, host, target), "redirecting %s://%s -> %s://%s%s", scheme, host, new_scheme, netloc, f":{port}" if port else "")
+        netloc = format_netloc(new_host, port or None)
+        _log.once("debug", ("rewrite", scheme, host, target), "redirecting %s://%s -> %s://%s", scheme, host, new_scheme, netloc)
     return target
 
 

@@ -69,8 +69,9 @@ class StandIn:
 
     @property
     def netloc(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        from ..routing import format_netloc
+
+        return format_netloc(self.host, self.port)
 
     @property
     def url(self) -> str:
