@@ -12,7 +12,17 @@ cost anything, nothing that can raise out of :func:`boot`.
 
 import os
 
-PREFIX = "DASHSCOPE_PRIVATE_"
+#: The variables the package reads: ``dashscope_private.config.VARIABLES`` (a test keeps them equal).
+VARIABLES = (
+    "DASHSCOPE_PRIVATE_ENDPOINT",
+    "DASHSCOPE_PRIVATE_HOSTS",
+    "DASHSCOPE_PRIVATE_DISABLE",
+    "DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS",
+    "DASHSCOPE_PRIVATE_LOG",
+    "DASHSCOPE_PRIVATE_STRICT",
+    "DASHSCOPE_PRIVATE_OSS",
+    "DASHSCOPE_PRIVATE_ALLOW",
+)
 #: Class attribute of ``os._Environ`` holding the original ``__setitem__`` once the
 #: watcher is installed; its presence means "installed", so there is only ever one.
 ORIGINAL = "_dashscope_private_setitem"
@@ -33,16 +43,17 @@ def boot():
 
 
 def watch_environ():
-    """Call ``dashscope_private._boot.environ_changed`` whenever a ``DASHSCOPE_PRIVATE_*`` key is set.
+    """Call ``dashscope_private._boot.environ_changed`` whenever one of our variables is set.
 
     ``os._Environ.__setitem__`` is the one door every write goes through, for
     ``os.environ`` and ``os.environb`` alike (they share one dictionary):
     ``os.environ[k] = v``, ``update()``, ``setdefault()``, ``|=``, python-dotenv's
     ``load_dotenv()``, IPython's ``%env``. Where it is the standard library's
     four lines (3.9 to 3.13), the replacement is those same four lines run in
-    ``os``'s namespace plus one test of the encoded key's first character, so a
-    write costs one index and one comparison more; only a key starting with
-    ``D`` is compared with the prefix. Anywhere else it calls the original first. Either
+    ``os``'s namespace plus ``key in names``, a frozenset lookup whose hash the
+    dictionary store just computed and cached in the key: the cheapest test
+    found (``bench/environ_write.py``; a prefix or first-character test costs
+    more). Anywhere else it calls the original first. Either
     way return values, exceptions, signature and mapping semantics are the
     original's, and nothing compares bytes with str (clean under ``python -bb``).
     Removing a key is not watched: removal changes no setting (see
@@ -53,21 +64,18 @@ def watch_environ():
         return
     original = environ_type.__setitem__
     environ = os.environ
-    try:
-        prefix = environ.encodekey(PREFIX)  # bytes on POSIX, str on Windows: the type written keys have
-        first = prefix[0]  # 68 or "D"
+    try:  # keys as the mapping stores them: bytes on POSIX, upper-case str on Windows
+        names = frozenset(environ.encodekey(name) for name in VARIABLES)
     except Exception:
         return
 
     def notify(env, encoded_key):
-        """A written key starts with our prefix: tell the package if it is one of ours."""
+        """One of our variables was written: tell the package, if it is the process environment."""
         if getattr(env, "_data", None) is not getattr(environ, "_data", environ):
             return  # another mapping built on os._Environ: not the process environment
         try:
             key = environ.decodekey(encoded_key)
         except Exception:
-            return
-        if type(key) is not str or not key.startswith(PREFIX):
             return
         try:
             from dashscope_private._boot import environ_changed
@@ -78,16 +86,17 @@ def watch_environ():
     code = getattr(original, "__code__", None)
     if code is not None and code.co_names == _STDLIB_SETITEM_NAMES and code.co_argcount == 3:
         factory = _inline_setitem
-        setitem = type(factory)(factory.__code__, vars(os), "watch", None, factory.__closure__)(first, prefix, notify)
+        setitem = type(factory)(factory.__code__, vars(os), "watch", None, factory.__closure__)(names, notify)
     else:
 
         def setitem(self, key, value):
             original(self, key, value)
             try:
                 encoded = self.encodekey(key)
+                ours = encoded in names
             except Exception:
                 return
-            if encoded[:1] and encoded[0] == first and encoded[:18] == prefix:
+            if ours:
                 notify(self, encoded)
 
     setitem.__name__ = "__setitem__"
@@ -98,7 +107,7 @@ def watch_environ():
     environ_type.__setitem__ = setitem
 
 
-def _inline_setitem(first, prefix, notify):
+def _inline_setitem(names, notify):
     """``os._Environ.__setitem__`` plus the watcher's test; run with ``os``'s globals (``putenv``)."""
 
     def __setitem__(self, key, value):
@@ -106,7 +115,7 @@ def _inline_setitem(first, prefix, notify):
         value = self.encodevalue(value)
         putenv(key, value)  # noqa: F821 (os.putenv: this function runs in os's namespace)
         self._data[key] = value
-        if key[0] == first and key[:18] == prefix:  # key[0] matching ``first`` means key's type is prefix's
+        if key in names:  # the hash is cached in ``key`` by the store above
             notify(self, key)
 
     return __setitem__

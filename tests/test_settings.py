@@ -242,3 +242,15 @@ def test_ipython_env_magic_in_a_running_shell(standin):
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-1] == "200"
     assert [r.host for r in standin.records] == [standin.netloc]
+
+
+def test_the_watcher_knows_every_variable_the_package_reads():
+    """The watcher tests ``key in names`` (its cheapest test): its list must be config.VARIABLES."""
+    import importlib.util
+
+    from dashscope_private.config import VARIABLES
+
+    spec = importlib.util.spec_from_file_location("start_copy", os.path.join(ROOT, "activation", "_dashscope_private_start.py"))
+    start = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(start)
+    assert start.VARIABLES == VARIABLES
