@@ -14,12 +14,31 @@ a target that already carries our patch is left alone.
 from __future__ import annotations
 
 import functools
+import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, Callable, List, Optional, Tuple
 
-__all__ = ["Patcher", "MissingTarget", "is_patched"]
+__all__ = ["Patcher", "MissingTarget", "is_patched", "loaded_module"]
+
+
+def loaded_module(name: str) -> Any:
+    """The module ``name``, from ``sys.modules`` when its import is complete, else imported.
+
+    Integrations install from post-import hooks, inside other threads' imports
+    too. ``importlib.import_module`` takes the module's import lock even for a
+    module already imported (Python 3.9 to 3.11), so a hook holding the
+    activation lock could wait on a lock whose owner waits for the activation
+    lock: a deadlock. A complete module needs no lock at all.
+    """
+    module = sys.modules.get(name)
+    spec = getattr(module, "__spec__", None)
+    if module is not None and not getattr(spec, "_initializing", False):
+        return module
+    import importlib
+
+    return importlib.import_module(name)
 
 
 class MissingTarget(AttributeError):

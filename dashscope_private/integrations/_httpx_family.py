@@ -23,11 +23,10 @@ with it. Every other request keeps the proxy.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import threading
 
-from .._patching import _ORIGINAL, Patcher
+from .._patching import _ORIGINAL, Patcher, loaded_module
 from ._urls import DEFAULT_PORTS, is_endpoint, names_redirected_host, note_proxy_dropped, rewrite_httpx_url, rewrite_method_argument, rewrite_setting, route_url
 
 __all__ = ["HttpxFamily"]
@@ -129,7 +128,7 @@ class HttpxFamily:
         self._patcher = Patcher(module_name)
 
     def install(self) -> None:
-        module = importlib.import_module(self.module_name)
+        module = loaded_module(self.module_name)
         url_type = module.URL
 
         def make_request_init(original):  # type: ignore[no-untyped-def]

@@ -49,7 +49,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from .. import _log
-from .._patching import Patcher
+from .._patching import Patcher, loaded_module
 from .._runtime import current, on_import, route_target
 from ..routing import format_netloc
 from ._urls import DEFAULT_PORTS, is_endpoint, names_redirected_host, route_url
@@ -246,11 +246,9 @@ def _make_connection_init(original, https_type):  # type: ignore[no-untyped-def]
 
 
 def install() -> None:
-    import importlib
-
     # Not ``http.client`` as an attribute: during its post-import hook the submodule
-    # is not yet bound on the ``http`` package.
-    client = importlib.import_module("http.client")
+    # may not be bound on the ``http`` package yet.
+    client = loaded_module("http.client")
     https_type = getattr(client, "HTTPSConnection", None)  # absent without ssl
     _patcher.replace(client.HTTPConnection, "__init__", lambda original: _make_connection_init(original, https_type))
     # urllib.request may be imported later (or never): patch it when it is.
