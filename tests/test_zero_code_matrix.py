@@ -18,11 +18,22 @@ with only environment variables set:
 Axes: each driver in ``tests/stacks`` × {HTTP, WebSocket where it has it} ×
 {direct, via proxy} × {redirect, strict-refuse} × each of the driver's
 ``IMPORT_FORMS`` as the program's **first statement** (then the driver sends
-its request: ``stacks/_program.py``). Plus one "settings during import" cell per
-stack and kind: the program starts with the variable unset, and writes it to
-``os.environ`` while another thread is held in the middle of the stack's
-import (``_program.race_then_run``); the request must still land on the
-stand-in.
+its request: ``stacks/_program.py``). Plus, per stack and kind:
+
+- "imported by another stack first": every other driver's import form that
+  imports this stack's library on its way (``import aiohttp`` imports
+  ``urllib.request`` and ``http.client``; ``import requests`` imports urllib3),
+  as the first statement, then this stack's request (for the standard
+  library's stacks, every other stack's form: any program may use them). Which forms do is what
+  the import-form programs report (the libraries in ``sys.modules`` right
+  after their first statement), so it follows each run's versions; these
+  programs run after those, redirected via the proxy only, the demanding
+  route (a request that misses goes to the trap or the guard; strict mode's
+  net is process-wide and has its own cells). One test per stack and kind;
+- "settings during import": the program starts with the variable unset, and
+  writes it to ``os.environ`` while another thread is held in the middle of
+  the stack's import (``_program.race_then_run``); the request must still land
+  on the stand-in.
 
 Each cell checks, as ``test_matrix.py`` does: redirect → the stand-in got the
 request on the right path with its own Host, nothing reached the trap, the
@@ -43,9 +54,10 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Dict, List, Optional
@@ -75,13 +87,19 @@ class Cell:
     route: str  #: direct | proxy
     mode: str  #: redirect | strict
     form: str  #: the program's first statement (for ``during``: the import the variable is set in)
-    during: bool = False  #: the settings-during-import cell
+    case: str = "first"  #: first (the stack's own import form) | foreign (another stack's) | during
+
+    @property
+    def during(self) -> bool:
+        return self.case == "during"
 
     @property
     def id(self) -> str:
         form = re.sub(r"\W+", "_", self.form).strip("_")
         if self.during:
             return f"{self.driver}-{self.kind}-set_during-{form}"
+        if self.case == "foreign":
+            return f"{self.driver}-{self.kind}-{self.route}-{self.mode}-after-{form}"
         return f"{self.driver}-{self.kind}-{self.route}-{self.mode}-{form}"
 
     @property
@@ -90,6 +108,7 @@ class Cell:
 
 
 def _cells() -> List[Cell]:
+    """The import-form and settings-during-import cells (the "foreign" ones are found at run time)."""
     cells = []
     for name, driver in DRIVERS.items():
         strict_only = getattr(driver, "STRICT_ONLY", False)
@@ -101,11 +120,38 @@ def _cells() -> List[Cell]:
                     for mode in ("strict",) if strict_only else ("redirect", "strict"):
                         cells.append(Cell(name, kind, route, mode, form))
             if not strict_only:
-                cells.append(Cell(name, kind, "proxy", "redirect", driver.IMPORT_FORMS[0], during=True))
+                cells.append(Cell(name, kind, "proxy", "redirect", driver.IMPORT_FORMS[0], "during"))
     return cells
 
 
+#: The import form each "foreign" program starts with: each stack's first (main) form, once.
+FOREIGN_FORMS = sorted({driver.IMPORT_FORMS[0] for driver in DRIVERS.values() if not getattr(driver, "STRICT_ONLY", False)})
+
+
+def _in_stdlib(library: str) -> bool:
+    spec = importlib.util.find_spec(library.partition(".")[0])
+    origin = getattr(spec, "origin", None) or ""
+    return origin.startswith(sysconfig.get_paths()["stdlib"]) and "-packages" not in origin
+
+
+def _foreign_cells(driver: str, kind: str, form: str, first_imports: List[str]) -> List[Cell]:
+    """``form`` first, then this driver's request, if ``form`` is another stack's and imported this driver's
+    library; for a standard-library stack (any program may use it, whatever it imported first), any form."""
+    module = DRIVERS[driver]
+    if form in FOREIGN_FORMS and form not in module.IMPORT_FORMS and (module.LIBRARY in first_imports or _in_stdlib(module.LIBRARY)):
+        return [Cell(driver, kind, "proxy", "redirect", form, "foreign")]
+    return []
+
+
+def _cost(cell: Cell) -> int:
+    """Roughly how long a program takes (the SDKs' imports dominate): the longest start first."""
+    return {"dspy": 4, "dashscope": 3, "openai": 3}.get(cell.form.split()[1].partition(".")[0], 1)
+
+
 CELLS = _cells()
+#: (driver, kind) of each "imported by another stack first" test.
+FOREIGN = [(name, kind) for name, driver in DRIVERS.items() if not getattr(driver, "STRICT_ONLY", False) for kind in ("http", "ws") if hasattr(driver, kind)]
+LIBRARIES = sorted({driver.LIBRARY for driver in DRIVERS.values()})
 
 
 @dataclass
@@ -155,9 +201,10 @@ def _program(cell: Cell, url: str, endpoint: str) -> str:
     return (
         f"{cell.form}\n"  # first: nothing (no stdlib HTTP module, no helper of ours) is imported before it
         "import sys\n"
+        f"first_imports = [name for name in {LIBRARIES!r} if name in sys.modules]\n"
         f"sys.path.insert(0, {TESTS!r})\n"
         "from stacks._program import run_cell\n"
-        f"run_cell({cell.driver!r}, {cell.kind!r}, {url!r})\n"
+        f"run_cell({cell.driver!r}, {cell.kind!r}, {url!r}, first_imports)\n"
     )
 
 
@@ -237,19 +284,39 @@ def run_cell(cell: Cell, python: str, workdir: str) -> Outcome:
     return outcome
 
 
-def run_matrix(cells: List[Cell], python: str, workdir: str) -> Dict[Cell, Outcome]:
+def run_matrix(cells: List[Cell], foreign_tests: list, python: str, workdir: str) -> Dict[Cell, Outcome]:
+    """Run ``cells``, ``WORKERS`` programs at a time; as soon as a form's first program reports what that
+    first statement imported, queue the "foreign" programs (``foreign_tests``' stacks) it calls for."""
+    done: Dict[Cell, Outcome] = {}
+    reported: set = set()
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        return dict(zip(cells, pool.map(lambda cell: run_cell(cell, python, workdir), cells)))
+        running = {pool.submit(run_cell, cell, python, workdir): cell for cell in sorted(cells, key=_cost, reverse=True)}
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                cell = running.pop(future)
+                outcome = done[cell] = future.result()
+                imported = (outcome.report or {}).get("first_imports")
+                if cell.case != "first" or imported is None or cell.form in reported:
+                    continue
+                reported.add(cell.form)
+                for driver, kind in foreign_tests:
+                    for foreign in _foreign_cells(driver, kind, cell.form, imported):
+                        running[pool.submit(run_cell, foreign, python, workdir)] = foreign
+    return done
 
 
 def result_rows(outcomes: Dict[Cell, Optional[Outcome]]) -> list:
     """The rows ``tests/stacks/table.py`` renders: ✓, ✗, or ? (the library is not in this run)."""
+    order = {cell: i for i, cell in enumerate(CELLS)}  # each stack's own forms in IMPORT_FORMS order; the rest by name
     rows = []
-    for cell, outcome in outcomes.items():
+    for cell in sorted(outcomes, key=lambda c: (order.get(c, len(order)), c.driver, c.kind, c.form)):
+        outcome = outcomes[cell]
         rows.append({
             "stack": cell.module.STACK, "driver": cell.driver, "kind": cell.kind, "route": cell.route, "mode": cell.mode,
-            "form": cell.form, "case": "during" if cell.during else "first",
+            "form": cell.form, "case": cell.case,
             "result": "?" if outcome is None else "✓" if outcome.ok else "✗",
+            "seconds": None if outcome is None else round(outcome.seconds, 2),
         })
     return rows
 
@@ -259,22 +326,30 @@ def result_rows(outcomes: Dict[Cell, Optional[Outcome]]) -> list:
 
 @pytest.fixture(scope="module")
 def outcomes(request, tmp_path_factory) -> Dict[Cell, Optional[Outcome]]:
-    """Every selected cell of this module, run at once, in parallel."""
-    selected = [item.callspec.params["cell"] for item in request.session.items if hasattr(item, "callspec") and item.module.__name__ == __name__]
+    """Every selected cell of this module, run at once, in parallel, and the "foreign" ones the import-form
+    programs' reports call for. ``None``: the library is not installed in this run."""
+    params = [item.callspec.params for item in request.session.items if hasattr(item, "callspec") and item.module.__name__ == __name__]
+    selected = [p["cell"] for p in params if "cell" in p]
+    foreign_tests = [p["stack_kind"] for p in params if "stack_kind" in p]
+    if foreign_tests:  # each form's program reports what its first statement imported: run one of each
+        for form in FOREIGN_FORMS:
+            if not any(cell.form == form and cell.case == "first" for cell in selected):
+                selected.append(next(cell for cell in CELLS if cell.form == form and cell.case == "first"))
     available = {name: _available(driver) for name, driver in DRIVERS.items()}
-    runnable = [cell for cell in selected if available[cell.driver]]
     python = request.getfixturevalue("user_venv")
     started = time.monotonic()
-    done = run_matrix(runnable, python, str(tmp_path_factory.mktemp("zero-code-matrix")))
+    runnable = [cell for cell in selected if available[cell.driver]]
+    done = run_matrix(runnable, [t for t in foreign_tests if available[t[0]]], python, str(tmp_path_factory.mktemp("zero-code-matrix")))
     seconds = time.monotonic() - started
-    results: Dict[Cell, Optional[Outcome]] = {cell: done.get(cell) for cell in selected}
+    results: Dict[Cell, Optional[Outcome]] = {**{cell: done.get(cell) for cell in selected}, **done}
     failed = sum(1 for outcome in done.values() if not outcome.ok)
-    summary = f"zero-code matrix: {len(runnable)} programs ({failed} failed, {len(selected) - len(runnable)} not installed) in {seconds:.1f} s with {WORKERS} at a time"
+    missing = sum(1 for outcome in results.values() if outcome is None)
+    summary = f"zero-code matrix: {len(done)} programs ({failed} failed, {missing} not installed) in {seconds:.1f} s, {WORKERS} at a time"
     sys.stderr.write("\n" + summary + "\n")
     out = os.environ.get("STACK_MATRIX_JSON")
-    if out and len(selected) == len(CELLS):  # the README table only from a whole matrix
+    if out and set(CELLS) <= set(selected) and set(FOREIGN) <= set(foreign_tests):  # the README table only from a whole matrix
+        python_version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"], capture_output=True, text=True).stdout.strip()
         with open(out, "w", encoding="utf-8") as f:
-            python_version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"], capture_output=True, text=True).stdout.strip()
             json.dump({"python": python_version, "seconds": round(seconds, 1), "workers": WORKERS, "cells": result_rows(results)}, f, ensure_ascii=False, indent=1)
     yield results
     from stacks.table import render
@@ -288,3 +363,14 @@ def test_cell(cell: Cell, outcomes):
     if outcome is None:
         pytest.skip(f"{cell.module.LIBRARY} is not installed in this run")
     assert outcome.ok, outcome.explain()
+
+
+@pytest.mark.parametrize("stack_kind", FOREIGN, ids=[f"{driver}-{kind}" for driver, kind in FOREIGN])
+def test_imported_first_by_another_stack(stack_kind, outcomes):
+    """Each other stack's import form that imports this one's library, first; then this stack's request."""
+    driver, kind = stack_kind
+    mine = {cell: outcome for cell, outcome in outcomes.items() if cell.case == "foreign" and (cell.driver, cell.kind) == stack_kind}
+    if not mine:
+        pytest.skip("no other stack's import form imports this library (or it is not installed)")
+    failed = [outcome for outcome in mine.values() if outcome is not None and not outcome.ok]
+    assert not failed, f"{len(failed)} of {len(mine)} programs failed: " + ", ".join(repr(o.cell.form) for o in failed) + "\n\n" + "\n\n".join(o.explain() for o in failed)

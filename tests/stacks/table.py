@@ -13,8 +13,11 @@ strict mode, with nothing at the proxy trap or the loopback guard), ``✗ (n of
 m forms)`` when some failed, ``–`` (not applicable), ``not redirected`` (a
 stack only strict mode's net can stop) or ``?`` (not run: the library was not
 installed). "import forms checked" lists those first statements, each marked
-✗ if any of its programs failed; "set during import" is the program that sets
-the variable while another thread is importing the stack. The in-process
+✗ if any of its programs failed; "after another stack's import" lists the
+other stacks' import forms that import this stack's library on their way, each
+tried as the first statement before this stack's request (redirect, via the
+proxy); "set during import" is the program that sets the variable while
+another thread is importing the stack. The in-process
 matrix (``tests/test_matrix.py``) prints the same table without those two
 columns.
 """
@@ -57,6 +60,14 @@ def _form_mark(marks: List[str]) -> str:
     return " ✗" if "✗" in marks else " ?" if all(m == "?" for m in marks) else ""
 
 
+def _forms(rows: List[dict]) -> str:
+    """The import forms of ``rows``, in their order, each marked if any of its programs failed."""
+    forms: Dict[str, List[str]] = {}
+    for row in rows:
+        forms.setdefault(row["form"], []).append(row["result"])
+    return ", ".join(f"`{form}`{_form_mark(marks)}" for form, marks in forms.items())
+
+
 def render(rows: Iterable[dict], drivers: Iterable = ()) -> str:
     """A Markdown table: one row per stack, one column per (kind, route, mode), plus import forms and settings."""
     rows = list(rows)
@@ -66,18 +77,17 @@ def render(rows: Iterable[dict], drivers: Iterable = ()) -> str:
     notes = {d.STACK: " (an `http://` URL: same scheme only)" for d in drivers if getattr(d, "SCHEME_BOUND", False)}
     with_forms = any(row.get("form") for row in rows)
     with_during = any(row.get("case") == "during" for row in rows)
+    with_foreign = any(row.get("case") == "foreign" for row in rows)
     titles = ["stack"] + (["import forms checked (first statement)"] if with_forms else []) + [c[3] for c in COLUMNS]
+    titles += ["after another stack's import"] if with_foreign else []
     titles += ["set during import"] if with_during else []
     lines = ["| " + " | ".join(titles) + " |", "|---" * len(titles) + "|"]
     for stack in sorted({row["stack"] for row in rows}, key=str.lower):
         mine = [row for row in rows if row["stack"] == stack]
-        first = [row for row in mine if row.get("case", "first") != "during"]
+        first = [row for row in mine if row.get("case", "first") == "first"]
         cells = []
         if with_forms:
-            forms: Dict[str, List[str]] = {}
-            for row in first:
-                forms.setdefault(row["form"], []).append(row["result"])
-            cells.append(", ".join(f"`{form}`{_form_mark(marks)}" for form, marks in forms.items()))
+            cells.append(_forms(first))
         for kind, route, mode, _title in COLUMNS:
             marks = [row["result"] for row in first if (row["kind"], row["route"], row["mode"]) == (kind, route, mode)]
             if stack in kinds and kind not in kinds[stack]:
@@ -88,6 +98,9 @@ def render(rows: Iterable[dict], drivers: Iterable = ()) -> str:
                 cells.append("–" if stack not in kinds else "?")
             else:
                 cells.append(_combined(marks))
+        if with_foreign:
+            foreign = [row for row in mine if row.get("case") == "foreign"]
+            cells.append("not redirected" if stack in strict_only else _forms(foreign) or "–")
         if with_during:
             during = {row["kind"]: row["result"] for row in mine if row.get("case") == "during"}
             if stack in strict_only:
