@@ -374,3 +374,32 @@ def test_imported_first_by_another_stack(stack_kind, outcomes):
         pytest.skip("no other stack's import form imports this library (or it is not installed)")
     failed = [outcome for outcome in mine.values() if outcome is not None and not outcome.ok]
     assert not failed, f"{len(failed)} of {len(mine)} programs failed: " + ", ".join(repr(o.cell.form) for o in failed) + "\n\n" + "\n\n".join(o.explain() for o in failed)
+
+
+def test_the_programs_guard_refuses_what_is_not_loopback(user_venv, standin):
+    """The net under the direct cells: lookups and connections that are not loopback are refused before
+    they happen. A backstop hook added after the guard's would catch a miss, so none can go out here either."""
+    code = (
+        "import sys\n"
+        "def backstop(event, args):\n"
+        "    if event in ('socket.getaddrinfo', 'socket.connect') and ('aliyuncs' in repr(args) or '192.0.2.1' in repr(args)):\n"
+        "        raise SystemExit('the guard let ' + event + ' through')\n"
+        "sys.addaudithook(backstop)\n"
+        "import socket, urllib.request\n"
+        "for attempt in (lambda: socket.getaddrinfo('dashscope.aliyuncs.com', 443), lambda: socket.socket().connect(('192.0.2.1', 443))):\n"
+        "    try:\n"
+        "        attempt()\n"
+        "    except OSError as exc:\n"
+        "        print('refused:', exc)\n"
+        f"print(urllib.request.urlopen({standin.url + '/x'!r}, timeout=10).status)\n"
+        "import sitecustomize; print(len(sitecustomize.ESCAPES))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES and not k.startswith("DASHSCOPE_PRIVATE_")}
+    env["PYTHONPATH"] = GUARD
+    result = subprocess.run([user_venv, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert result.stdout.splitlines() == [
+        "refused: loopback guard: socket.getaddrinfo 'dashscope.aliyuncs.com' is not loopback",
+        "refused: loopback guard: socket.connect ('192.0.2.1', 443) is not loopback",
+        "200",
+        "2",
+    ], result.stdout + result.stderr
