@@ -16,8 +16,12 @@ def http(url: str, body: bytes, headers: dict) -> int:
     import dashscope
 
     parts = urlsplit(url)
+    saved = dashscope.__dict__["base_http_api_url"]  # as stored: the in-process matrix shares the module
     dashscope.base_http_api_url = f"{parts.scheme}://{parts.netloc}/api/v1"
-    response = dashscope.Generation.call(model="qwen-plus", prompt="hi", api_key="sk-test-dashscope")
+    try:
+        response = dashscope.Generation.call(model="qwen-plus", prompt="hi", api_key="sk-test-dashscope")
+    finally:
+        dashscope.__dict__["base_http_api_url"] = saved
     if response.status_code != 200:
         # The SDK turns some transport errors into a response; the matrix wants the error itself.
         raise RuntimeError(f"dashscope returned {response.status_code}: {response.code} {response.message}")
