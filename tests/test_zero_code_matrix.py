@@ -250,6 +250,10 @@ def _judge(outcome: Outcome, standin: StandIn) -> None:
             problems.append("the stand-in got a request in a strict refusal")
 
 
+def _text(output) -> str:  # type: ignore[no-untyped-def]
+    return output.decode("utf-8", "replace") if isinstance(output, bytes) else output or ""
+
+
 def run_cell(cell: Cell, python: str, workdir: str) -> Outcome:
     """Run one cell's program with its own stand-in and trap; judge what each side saw."""
     outcome = Outcome(cell)
@@ -265,10 +269,8 @@ def run_cell(cell: Cell, python: str, workdir: str) -> Outcome:
             try:
                 done = subprocess.run([python, path], cwd=workdir, env=_environment(cell, standin.url, trap.url), capture_output=True, text=True, timeout=TIMEOUT)
                 stdout, outcome.stderr = done.stdout, done.stderr
-            except subprocess.TimeoutExpired as exc:
-                stdout, outcome.stderr = exc.stdout or "", f"timed out after {TIMEOUT} s\n{exc.stderr or ''}"
-                stdout = stdout.decode() if isinstance(stdout, bytes) else stdout
-                outcome.stderr = outcome.stderr if isinstance(outcome.stderr, str) else outcome.stderr.decode()
+            except subprocess.TimeoutExpired as exc:  # its output so far (bytes, whatever text= said)
+                stdout, outcome.stderr = _text(exc.stdout), f"timed out after {TIMEOUT} s\n" + _text(exc.stderr)
             outcome.seconds = time.monotonic() - started
             time.sleep(0.05)  # a request the stand-in is still recording
             outcome.records = list(standin.records)
