@@ -1,47 +1,112 @@
-"""PEP 829 entry point (``dashscope_private.start`` on Python 3.15+).
+"""Start-up entry point, and the ``os.environ`` watcher (its one copy).
 
-A top-level module of its own so that, with the variable unset, start-up
-imports only this file and not the ``dashscope_private`` package.
+``dashscope_private.pth`` imports this top-level module, and Python 3.15+
+runs :func:`boot` from ``dashscope_private.start`` (PEP 829). A module of its
+own, outside the package, so that with the variable unset start-up imports
+only this small file: the package loads when the variable is set, at start-up
+or later.
+
+Written for every start-up: builtins and ``os`` only, no annotations that
+cost anything, nothing that can raise out of :func:`boot`.
 """
 
 import os
 
-
-def _watch_environ() -> None:
-    """``dashscope_private._boot.watch_environ``, without importing the package.
-
-    With the variable unset, a program may still set it later (``load_dotenv()``,
-    ``%env``): the first write of a ``DASHSCOPE_PRIVATE_*`` key to ``os.environ``
-    imports the package then. The ``.pth`` line installs the same watcher (as a
-    lambda); the class attribute ``_dashscope_private_setitem`` (the original)
-    marks it installed.
-    """
-    if "_dashscope_private_setitem" in vars(os._Environ):
-        return
-    original = os._Environ.__setitem__
-    environ = os.environ
-
-    def __setitem__(self, key, value):  # type: ignore[no-untyped-def]
-        original(self, key, value)
-        if self is environ and key[:18] == "DASHSCOPE_PRIVATE_":
-            try:
-                from dashscope_private._boot import environ_changed
-            except ImportError:  # a stale file whose package is gone
-                return
-            environ_changed(key)
-
-    __setitem__.__qualname__ = original.__qualname__
-    __setitem__.__wrapped__ = original  # type: ignore[attr-defined]
-    os._Environ._dashscope_private_setitem = original  # type: ignore[attr-defined]
-    os._Environ.__setitem__ = __setitem__  # type: ignore[method-assign]
+PREFIX = "DASHSCOPE_PRIVATE_"
+#: Class attribute of ``os._Environ`` holding the original ``__setitem__`` once the
+#: watcher is installed; its presence means "installed", so there is only ever one.
+ORIGINAL = "_dashscope_private_setitem"
+#: The code of ``os._Environ.__setitem__`` on CPython 3.9 to 3.13, by the names it uses.
+_STDLIB_SETITEM_NAMES = ("encodekey", "encodevalue", "putenv", "_data")
 
 
-def boot() -> None:
+def boot():
+    """What start-up runs: activate if the endpoint is set; otherwise only watch for it."""
     if not os.environ.get("DASHSCOPE_PRIVATE_ENDPOINT"):
-        _watch_environ()
+        watch_environ()
         return
     try:
         from dashscope_private._boot import boot as _boot
     except ImportError:  # a stale file whose package is gone: stay silent
         return
     _boot()
+
+
+def watch_environ():
+    """Call ``dashscope_private._boot.environ_changed`` whenever a ``DASHSCOPE_PRIVATE_*`` key is set.
+
+    ``os._Environ.__setitem__`` is the one door every write goes through, for
+    ``os.environ`` and ``os.environb`` alike (they share one dictionary):
+    ``os.environ[k] = v``, ``update()``, ``setdefault()``, ``|=``, python-dotenv's
+    ``load_dotenv()``, IPython's ``%env``. Where it is the standard library's
+    four lines (3.9 to 3.13), the replacement is those same four lines run in
+    ``os``'s namespace plus one test of the encoded key's first character, so a
+    write costs one index and one comparison more; only a key starting with
+    ``D`` is compared with the prefix. Anywhere else it calls the original first. Either
+    way return values, exceptions, signature and mapping semantics are the
+    original's, and nothing compares bytes with str (clean under ``python -bb``).
+    Removing a key is not watched: removal changes no setting (see
+    ``dashscope_private._boot.settings``).
+    """
+    environ_type = os._Environ
+    if ORIGINAL in vars(environ_type):
+        return
+    original = environ_type.__setitem__
+    environ = os.environ
+    try:
+        prefix = environ.encodekey(PREFIX)  # bytes on POSIX, str on Windows: the type written keys have
+        first = prefix[0]  # 68 or "D"
+    except Exception:
+        return
+
+    def notify(env, encoded_key):
+        """A written key starts with our prefix: tell the package if it is one of ours."""
+        if getattr(env, "_data", None) is not getattr(environ, "_data", environ):
+            return  # another mapping built on os._Environ: not the process environment
+        try:
+            key = environ.decodekey(encoded_key)
+        except Exception:
+            return
+        if type(key) is not str or not key.startswith(PREFIX):
+            return
+        try:
+            from dashscope_private._boot import environ_changed
+        except ImportError:  # a stale file whose package is gone
+            return
+        environ_changed(key)
+
+    code = getattr(original, "__code__", None)
+    if code is not None and code.co_names == _STDLIB_SETITEM_NAMES and code.co_argcount == 3:
+        factory = _inline_setitem
+        setitem = type(factory)(factory.__code__, vars(os), "watch", None, factory.__closure__)(first, prefix, notify)
+    else:
+
+        def setitem(self, key, value):
+            original(self, key, value)
+            try:
+                encoded = self.encodekey(key)
+            except Exception:
+                return
+            if encoded[:1] and encoded[0] == first and encoded[:18] == prefix:
+                notify(self, encoded)
+
+    setitem.__name__ = "__setitem__"
+    setitem.__qualname__ = original.__qualname__
+    setitem.__doc__ = original.__doc__
+    setitem.__wrapped__ = original
+    setattr(environ_type, ORIGINAL, original)
+    environ_type.__setitem__ = setitem
+
+
+def _inline_setitem(first, prefix, notify):
+    """``os._Environ.__setitem__`` plus the watcher's test; run with ``os``'s globals (``putenv``)."""
+
+    def __setitem__(self, key, value):
+        key = self.encodekey(key)
+        value = self.encodevalue(value)
+        putenv(key, value)  # noqa: F821 (os.putenv: this function runs in os's namespace)
+        self._data[key] = value
+        if key[0] == first and key[:18] == prefix:  # key[0] matching ``first`` means key's type is prefix's
+            notify(self, key)
+
+    return __setitem__

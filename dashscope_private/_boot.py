@@ -34,25 +34,38 @@ if TYPE_CHECKING:  # pragma: no cover
 
     Callback = Callable[[ModuleType], None]
 
-__all__ = ["boot", "finder", "PostImportFinder", "report_startup_error", "watch_environ", "environ_changed"]
+__all__ = [
+    "boot",
+    "finder",
+    "PostImportFinder",
+    "report_startup_error",
+    "settings",
+    "forget_settings",
+    "own_writes",
+    "activation_lock",
+    "watch_environ",
+    "environ_changed",
+]
 
 ENDPOINT = "DASHSCOPE_PRIVATE_ENDPOINT"
 PREFIX = "DASHSCOPE_PRIVATE_"
-#: Class attribute of ``os._Environ`` holding the original ``__setitem__`` once a watcher
-#: is installed (this module's, or the start-up copies in ``dashscope_private.pth`` and
-#: ``_dashscope_private_start``); its presence means "installed", so there is only one.
-ORIGINAL = "_dashscope_private_setitem"
 
 #: True while start-up activation waits for the first watched import.
 pending = False
 _booted = False
 #: The last start-up error printed (each distinct one is printed once).
 _reported: "object" = None
-_environ_lock = _thread.RLock()
+#: One lock for every change of activation state: start-up, the watcher, activate(), the
+#: runtime (its ``_lock``). Re-entrant: hooks fired inside an activation re-enter it.
+activation_lock = _thread.RLock()
+#: Idents of threads writing ``os.environ`` for the runtime itself (see :class:`own_writes`).
+_own_writer: "List[int]" = []
+#: Settings as last read; see :func:`settings`.
+_settings: "Dict[str, str]" = {}
 
 
 class _HookedLoader:
-    """Delegates to the real loader and fires the callbacks after ``exec_module``."""
+    """Delegates to the real loader and watches the module's import until it completes."""
 
     def __init__(self, loader: object, finder: "PostImportFinder") -> None:
         self._loader = loader
@@ -68,19 +81,66 @@ class _HookedLoader:
         if spec is not None and spec.loader is self:
             spec.loader = self._loader
         self._loader.exec_module(module)  # type: ignore[attr-defined]
-        self._finder.fire(module.__name__, module)
+        self._finder.when_complete(module.__name__, module)
 
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._loader, name)
+
+class _CompletionWatch:
+    """Mixed into a module's spec class while its import runs: reports ``_initializing = False``.
+
+    ``importlib._bootstrap._load_unlocked`` sets ``spec._initializing = False``
+    in a ``finally`` once the module is in ``sys.modules`` for good (3.9 to
+    3.13 alike): the one moment an import is complete, in the importing thread,
+    whoever started it. The spec gets its own class back at that moment. (No
+    ``__slots__`` here: the mixed class must keep the spec's ``__dict__`` layout.)
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, value)  # type: ignore[misc]
+        if name == "_initializing" and not value:
+            self.__class__ = self.__class__.__bases__[1]  # the spec's own class again
+            for watcher in _finders:
+                watcher.complete(self.name)  # type: ignore[attr-defined]
+
+
+_watch_classes: "Dict[type, type]" = {}
+#: Every finder made (the process-wide one, and any a test makes): told when a watched import completes.
+_finders: "List[PostImportFinder]" = []
+
+
+def _watch_spec(spec: object) -> bool:
+    """Make ``spec`` report the end of its import; False where its class cannot take the mixin."""
+    cls = type(spec)
+    if _CompletionWatch in cls.__mro__:
+        return True
+    watch = _watch_classes.get(cls)
+    try:
+        if watch is None:
+            watch = _watch_classes[cls] = type(cls.__name__, (_CompletionWatch, cls), {"__slots__": ()})
+        spec.__class__ = watch
+    except TypeError:  # a spec class with another layout (slots, C type): fall back to polling
+        return False
+    return True
 
 
 class PostImportFinder:
-    """A meta path finder that only watches; it never loads anything itself."""
+    """A meta path finder that only watches; it never loads anything itself.
+
+    A hook runs exactly once per import of its module, after the module has
+    finished executing: for a module imported later, when that import
+    completes; for a module already imported, at once; and for a module whose
+    import is under way (in this thread, further up the stack, or in another
+    thread) when that import completes. The last case is what a hook
+    registered from inside another hook meets: ``urllib.request`` imports
+    ``http.client``, whose hook registers one for ``urllib.request``.
+    """
 
     def __init__(self) -> None:
         self._hooks: Dict[str, List[Callback]] = {}
+        #: hooks waiting for an import under way to complete, by module name
+        self._waiting: Dict[str, List[Callback]] = {}
         self._resolving: set = set()
         self._lock = _thread.RLock()
+        _finders.append(self)
 
     # --------------------------------------------------------------- registry
 
@@ -90,28 +150,80 @@ class PostImportFinder:
             self._hooks.setdefault(name, []).append(callback)
             if self not in sys.meta_path:
                 sys.meta_path.insert(0, self)
-        module = sys.modules.get(name)
-        if module is not None and getattr(module, "__spec__", None) is not None and not _is_initializing(module):
-            callback(module)
+            module = sys.modules.get(name)
+            spec = getattr(module, "__spec__", None) if module is not None else None
+            if spec is None:
+                return  # not imported (or a stand-in without a spec): the import itself fires the hook
+            if _is_initializing(module):
+                self._waiting.setdefault(name, []).append(callback)
+                if not _watch_spec(spec) or _is_initializing(module):
+                    return  # complete() runs it when the import ends (or find_spec's poll, unwatched)
+                callbacks = self._waiting.pop(name, [])  # it ended meanwhile
+            else:
+                callbacks = [callback]
+        current = sys.modules.get(name) or module  # the module may have replaced itself in sys.modules
+        for hook in callbacks:
+            hook(current)  # type: ignore[arg-type]
 
-    def clear(self) -> None:
-        """Forget every hook and leave ``sys.meta_path``."""
+    def watches(self, name: str) -> bool:
+        """True when a hook is registered for ``name``."""
+        return name in self._hooks
+
+    def clear(self, leave: bool = False) -> None:
+        """Forget every hook. The finder stays on ``sys.meta_path`` unless ``leave``.
+
+        Removing it while another thread's import iterates ``sys.meta_path``
+        shifts the list under that loop, which then skips the next finder (the
+        path finder, say) and fails with ``ModuleNotFoundError``; with no hooks
+        it answers ``None`` after one dictionary lookup. ``leave`` is for a
+        finder of one's own, once no other thread can be importing.
+        """
         with self._lock:
             self._hooks.clear()
-            try:
-                sys.meta_path.remove(self)
-            except ValueError:
-                pass
+            self._waiting.clear()
+            if leave:
+                try:
+                    sys.meta_path.remove(self)
+                except ValueError:
+                    pass
 
-    def fire(self, name: str, module: "ModuleType") -> None:
+    def when_complete(self, name: str, module: "ModuleType") -> None:
+        """``module`` has executed: run its hooks once its import is complete (now, if it is)."""
         with self._lock:
             callbacks = list(self._hooks.get(name, ()))
+            if not callbacks:
+                return
+            if _is_initializing(module):
+                waiting = self._waiting.setdefault(name, [])
+                waiting.extend(c for c in callbacks if c not in waiting)  # once, if register() queued it too
+                if not _watch_spec(module.__spec__) or _is_initializing(module):
+                    return
+                callbacks = self._waiting.pop(name, [])
         for callback in callbacks:
             callback(module)
+
+    def complete(self, name: str) -> None:
+        """The import of ``name`` has completed: run the hooks that waited for it (once each)."""
+        with self._lock:
+            callbacks = self._waiting.pop(name, [])
+        module = sys.modules.get(name)
+        if module is None:  # the import failed: the next attempt goes through find_spec again
+            return
+        for callback in callbacks:
+            callback(module)
+
+    def _complete_finished(self) -> None:
+        """Fallback for specs that could not be watched: fire for imports that have since completed."""
+        with self._lock:
+            names = [n for n in self._waiting if n in sys.modules and not _is_initializing(sys.modules[n])]
+        for name in names:
+            self.complete(name)
 
     # --------------------------------------------------------------- finder protocol
 
     def find_spec(self, fullname: str, path=None, target=None):  # type: ignore[no-untyped-def]
+        if self._waiting:
+            self._complete_finished()
         if fullname not in self._hooks:
             return None
         key = (fullname, _thread.get_ident())
@@ -137,8 +249,8 @@ class PostImportFinder:
         return spec
 
 
-def _is_initializing(module: "ModuleType") -> bool:
-    """True while the module is still executing (a partial import in another thread)."""
+def _is_initializing(module: object) -> bool:
+    """True while the module is still executing (its own import, here or in another thread)."""
     spec = getattr(module, "__spec__", None)
     return bool(getattr(spec, "_initializing", False))
 
@@ -169,8 +281,33 @@ def boot() -> None:
     watch_environ()
     if _booted or not os.environ.get(ENDPOINT):
         return
-    _booted = True
-    _start()
+    with activation_lock:
+        if _booted:
+            return
+        _booted = True
+        _start()
+
+
+def settings() -> "Dict[str, str]":
+    """The ``DASHSCOPE_PRIVATE_*`` values in force: those in ``os.environ``, plus any removed since.
+
+    Removing a variable is not a change of settings (the watcher sees writes
+    only, and ``os.unsetenv`` is not seen at all): a variable read once keeps
+    its last value until it is written again or :func:`forget_settings` runs
+    (``deactivate()``). One rule for every path that reads the environment,
+    so ``del os.environ[ENDPOINT]`` never deactivates, whatever is written next.
+    """
+    with activation_lock:
+        for key, value in os.environ.items():
+            if key[:18] == PREFIX:
+                _settings[key] = value
+        return dict(_settings)
+
+
+def forget_settings() -> None:
+    """``deactivate()``: settings are read afresh from ``os.environ`` next time."""
+    with activation_lock:
+        _settings.clear()
 
 
 def _start() -> None:
@@ -185,7 +322,7 @@ def _start() -> None:
 
         watched = set(INTEGRATION_MODULES.values())
         try:
-            config = load(os.environ)
+            config = load(settings())
             if config is None:  # unset, empty, or DASHSCOPE_PRIVATE_DISABLE
                 if pending:
                     pending = False
@@ -204,7 +341,7 @@ def _start() -> None:
             pending = True
             for module_name in watched:
                 finder.register(module_name, _activate_on_first_import)
-        elif "socket" in watched and "socket" not in finder._hooks:  # strict mode set after the endpoint
+        elif "socket" in watched and not finder.watches("socket"):  # strict mode set after the endpoint
             finder.register("socket", _activate_on_first_import)
     except Exception as exc:  # never break start-up, whatever went wrong
         if _is_strict_failure(exc):
@@ -218,38 +355,61 @@ def _is_strict_failure(exc: Exception) -> bool:
     return errors is not None and isinstance(exc, errors.DashscopePrivateError)
 
 
+def _activate_on_first_import(module: object) -> None:
+    """The first watched import: activate fully, then patch the module being imported."""
+    global pending
+    from ._runtime import activate_from_environment, install_for_module
+
+    with activation_lock:
+        if pending:
+            pending = False
+            activate_from_environment()
+    install_for_module(getattr(module, "__name__", ""))
+
+
 # ------------------------------------------------------------------ variables set after start-up
 
 
+class own_writes:
+    """``with own_writes():`` around the runtime's own ``os.environ`` writes (exporting
+    ``activate()`` values, restoring them): the watcher ignores them in this thread."""
+
+    def __enter__(self) -> None:
+        _own_writer.append(_thread.get_ident())
+
+    def __exit__(self, *exc_info: object) -> None:
+        _own_writer.remove(_thread.get_ident())
+
+
 def watch_environ() -> None:
-    """Call :func:`environ_changed` whenever a ``DASHSCOPE_PRIVATE_*`` key is set in ``os.environ``.
+    """Install the ``os.environ`` watcher (once per process), whichever start-up path runs first.
 
-    ``os._Environ.__setitem__`` is the one door every write goes through:
-    ``os.environ[k] = v``, ``update()``, ``setdefault()``, ``|=``, python-dotenv's
-    ``load_dotenv()`` and IPython's ``%env``. The replacement calls the original
-    first, so return values, exceptions and ``os.environ`` semantics are
-    unchanged; only a successful write of one of our keys costs more than a
-    string comparison. The original is kept as the class attribute
-    ``_dashscope_private_setitem``, which also marks the watcher as installed:
-    the ``.pth`` line (as a one-line lambda, compiled only when the variable is
-    unset) and ``_dashscope_private_start`` install the same watcher at start-up
-    without importing this package, and whichever comes first wins.
+    The watcher itself lives in ``_dashscope_private_start``, the top-level
+    module the ``.pth`` line imports while the variable is unset (so start-up
+    never imports this package for it); see its docstring. A source checkout
+    without that module on ``sys.path`` loads it from ``activation/``.
     """
-    environ_type = type(os.environ)
-    if ORIGINAL in vars(environ_type):
-        return
-    original = environ_type.__setitem__
-    environ = os.environ
+    try:
+        import _dashscope_private_start as start
+    except ImportError:
+        start = _start_module_from_checkout()
+    watch = getattr(start, "watch_environ", None)  # None: no start module, or a stale one
+    if watch is not None:
+        watch()
 
-    def __setitem__(self, key, value):  # type: ignore[no-untyped-def]
-        original(self, key, value)
-        if self is environ and key[:18] == PREFIX:
-            environ_changed(key)
 
-    __setitem__.__qualname__ = original.__qualname__
-    __setitem__.__wrapped__ = original  # type: ignore[attr-defined]
-    setattr(environ_type, ORIGINAL, original)
-    environ_type.__setitem__ = __setitem__  # type: ignore[method-assign]
+def _start_module_from_checkout() -> "ModuleType | None":
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "activation", "_dashscope_private_start.py")
+    if not os.path.exists(path):
+        return None
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_dashscope_private_start", path)
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return sys.modules.setdefault("_dashscope_private_start", module)
 
 
 def environ_changed(key: str) -> None:
@@ -259,14 +419,16 @@ def environ_changed(key: str) -> None:
     invalid value: one stderr line, fail closed). While active, the whole
     configuration is read again (a variable later in the same ``.env`` re-
     configures). Writes made by our own runtime (``activate()`` exporting its
-    values) are ignored.
+    values) are ignored. Serialised with activation under one lock, so a write
+    racing another thread's import neither misses that library nor sees a
+    half-imported runtime.
     """
-    runtime = sys.modules.get("dashscope_private._runtime")
+    if _thread.get_ident() in _own_writer:
+        return  # our own write, from inside activate()/deactivate()
     try:
-        if runtime is not None and runtime._lock._is_owned():
-            return  # our own write, from inside activate()/deactivate()
-        with _environ_lock:
-            if runtime is not None and runtime.current() is not None:
+        with activation_lock:
+            runtime = sys.modules.get("dashscope_private._runtime")
+            if runtime is not None and not _is_initializing(runtime) and runtime.current() is not None:
                 runtime.reconfigure_from_environment()
             else:
                 _start()
@@ -274,14 +436,3 @@ def environ_changed(key: str) -> None:
         if _is_strict_failure(exc):
             raise
         sys.stderr.write(f"dashscope-private: {key} was set, but activation failed ({type(exc).__name__}: {exc})\n")
-
-
-def _activate_on_first_import(module: object) -> None:
-    """The first watched import: activate fully, then patch the module being imported."""
-    global pending
-    from ._runtime import activate_from_environment, install_for_module
-
-    if pending:
-        pending = False
-        activate_from_environment()
-    install_for_module(getattr(module, "__name__", ""))

@@ -114,6 +114,17 @@ class Patcher:
         setattr(replacement, _ORIGINAL, original)
         self._apply(owner, name, original, replacement)
 
+    def swap_class(self, obj: object, factory: Callable[[type], type]) -> None:
+        """Give ``obj`` (a module, say) the class ``factory(type(obj))``, a subclass of its own.
+
+        Undone like any other patch: the class goes back unless someone swapped
+        it again on top of ours.
+        """
+        if any(owner is obj and name == "__class__" for owner, name, *_rest in self._applied):
+            return
+        original = type(obj)
+        self._apply(obj, "__class__", original, factory(original))
+
     def _apply(self, owner: object, name: str, original: object, patched: object) -> None:
         owned = not isinstance(owner, type) or name in vars(owner)
         setattr(owner, name, patched)
@@ -129,10 +140,11 @@ class Patcher:
         while self._applied:
             owner, name, original, patched, owned = self._applied.pop()
             current = vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name, None)
-            if current is not patched and _is_ours(patched):
-                # Another instrumentation wrapped on top of ours: restoring would drop
-                # theirs. Leave it; our wrapper passes through once deactivated.
-                skipped.append(f"{getattr(owner, '__qualname__', owner)}.{name}")
+            if current is not patched:
+                # Another instrumentation wrapped (or swapped) on top of ours: restoring
+                # would drop theirs. Leave it; our wrapper passes through once deactivated.
+                label = getattr(owner, "__qualname__", None) or getattr(owner, "__name__", owner)
+                skipped.append(f"{label}.{name}")
                 continue
             if owned:
                 setattr(owner, name, original)

@@ -7,12 +7,11 @@ router in force is one module global swapped atomically, so the request path
 
 from __future__ import annotations
 
-import _thread
 import os
 import sys
 
-from . import _log
-from ._boot import finder
+from . import _boot, _log
+from ._boot import finder, settings
 from .config import (
     ENDPOINT,
     HOSTS,
@@ -23,7 +22,7 @@ from .config import (
     load,
     parse_hosts,
 )
-from .errors import ConfigError, DashscopePrivateError
+from .errors import ConfigError, IntegrationError
 from .routing import Router, normalize_host
 
 TYPE_CHECKING = False
@@ -55,14 +54,10 @@ REGISTRY = {
 #: ``activate()`` keyword -> variable
 OVERRIDE_NAMES = {name[len("DASHSCOPE_PRIVATE_") :].lower(): name for name in VARIABLES}
 
-_lock = _thread.RLock()
+_lock = _boot.activation_lock  # one lock with start-up and the os.environ watcher
 _router: Optional[Router] = None
 _installed: Dict[str, ModuleType] = {}
 _saved_environ: Dict[str, Optional[str]] = {}
-
-
-class IntegrationError(DashscopePrivateError, ImportError):
-    """Strict mode: an integration could not be installed on the imported library."""
 
 
 # ------------------------------------------------------------------ request path
@@ -145,8 +140,6 @@ def ensure_started() -> None:
     registered; the public API calls this so it never reports "inactive" for
     a process that was started with the variable set.
     """
-    from . import _boot
-
     if _boot.pending and _router is None:
         activate_from_environment()
 
@@ -182,9 +175,9 @@ def activate(endpoint: str | None = None, **overrides: Any) -> None:
             raise TypeError(f"activate() got an unexpected keyword argument {key!r}; expected one of {', '.join(sorted(OVERRIDE_NAMES))}")
         values[variable] = value
     with _lock:
-        config = load(os.environ, values)
+        config = load(settings(), values)
         if config is None:
-            if not (values.get(ENDPOINT) or os.environ.get(ENDPOINT)):
+            if not (values.get(ENDPOINT) or settings().get(ENDPOINT)):
                 raise ConfigError(ENDPOINT, "no endpoint is configured", "pass activate(endpoint=...) or set the variable")
             _log.once("info", "killswitch", "DASHSCOPE_PRIVATE_DISABLE is set: not activating")
             return
@@ -202,7 +195,7 @@ def activate_from_environment() -> bool:
 
     with _lock:
         try:
-            config = load(os.environ)
+            config = load(settings())
         except ConfigError as exc:
             report_startup_error(exc)
             if _router is None or _router.error is None:
@@ -226,19 +219,22 @@ def reconfigure_from_environment() -> None:
     """
     with _lock:
         try:
-            off = load(os.environ) is None
+            off = load(settings()) is None
         except ConfigError:
             off = False  # activate_from_environment reports it and fails closed
         if off:
-            deactivate()
+            deactivate(forget=False)
         else:
             activate_from_environment()
 
 
-def deactivate() -> None:
-    """Undo everything: integrations, hooks, exported variables. Safe to call when inactive."""
+def deactivate(forget: bool = True) -> None:
+    """Undo everything: integrations, hooks, exported variables. Safe to call when inactive.
+
+    ``forget``: the settings read so far are dropped too (the public ``deactivate()``); the
+    watcher deactivating on an emptied endpoint keeps them (a removal is no change).
+    """
     global _router
-    from . import _boot
 
     with _lock:
         _boot.pending = False
@@ -248,19 +244,22 @@ def deactivate() -> None:
             _uninstall(name)
         if "dashscope_private._egress_guard" in sys.modules:
             sys.modules["dashscope_private._egress_guard"].uninstall()
-        for variable, previous in _saved_environ.items():
-            if previous is None:
-                os.environ.pop(variable, None)
-            else:
-                os.environ[variable] = previous
+        with _boot.own_writes():
+            for variable, previous in _saved_environ.items():
+                if previous is None:
+                    os.environ.pop(variable, None)
+                else:
+                    os.environ[variable] = previous
         _saved_environ.clear()
+        if forget:
+            _boot.forget_settings()
         _log.reset_once()
 
 
 def _fallback_hosts() -> HostSet:
     """Hosts to fail closed on when the configuration is invalid: the user's list if it parses."""
     try:
-        return parse_hosts(os.environ.get(HOSTS, ""), HOSTS)
+        return parse_hosts(settings().get(HOSTS, ""), HOSTS)
     except ConfigError:
         return parse_hosts(",".join(PUBLIC_MODEL_STUDIO_HOSTS), HOSTS)
 
@@ -370,11 +369,12 @@ def _export_environment(values: Dict[str, Any], config: Any) -> None:
     """
     from .config import _override_text
 
-    for variable, value in values.items():
-        if value is None:
-            continue
-        _remember(variable)
-        os.environ[variable] = _override_text(value)
+    with _boot.own_writes():
+        for variable, value in values.items():
+            if value is None:
+                continue
+            _remember(variable)
+            os.environ[variable] = _override_text(value)
 
 
 def _remember(variable: str) -> None:

@@ -54,10 +54,17 @@ def _is_private_address(address: str) -> bool:
 
 
 def _library_versions() -> Dict[str, Optional[str]]:
+    """Each integration's library version, ``None`` when it is not installed."""
     from importlib import metadata
 
+    from .stacks import stdlib_integrations, stdlib_version
+
+    stdlib = stdlib_integrations()
     versions: Dict[str, Optional[str]] = {}
-    for name in REGISTRY:  # integration names are the libraries' distribution names
+    for name in REGISTRY:  # integration names are the libraries' distribution names, except the stdlib's
+        if name in stdlib:
+            versions[name] = stdlib_version()  # always present: there is no distribution to find
+            continue
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -364,7 +371,7 @@ def _doctor_lines(report: Dict[str, Any]) -> List[str]:
             state = "disabled"
         else:
             state = "ok" if info.get("ok") else f"PROBLEM: {info.get('error')}"
-        lines.append(f"  {name:<17} {info['version'] or '-':<10} {state}")
+        lines.append(f"  {name:<17} {info['version'] or '-':<12} {state}")
     lines += _stack_lines(report["stacks"])
     lines += ["", "typical URLs:"]
     lines += [f"  {src}\n    -> {dst}" for src, dst in report["urls"].items()]

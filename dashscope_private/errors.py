@@ -4,7 +4,7 @@ Kept in their own stdlib-free module so that the start-up path can raise and
 catch them without importing anything else.
 """
 
-__all__ = ["DashscopePrivateError", "ConfigError", "PublicEgressBlocked"]
+__all__ = ["DashscopePrivateError", "ConfigError", "PublicEgressBlocked", "IntegrationError"]
 
 
 class DashscopePrivateError(Exception):
@@ -41,3 +41,11 @@ class PublicEgressBlocked(DashscopePrivateError, RuntimeError):
         self.url = url
         self.hint = hint
         super().__init__(f"dashscope-private blocked a request to public host {host!r}: {hint}")
+
+
+class IntegrationError(DashscopePrivateError, ImportError):
+    """Strict mode: an integration could not be installed on the imported library.
+
+    An ``ImportError``, because it surfaces from the program's own ``import``
+    of that library (the post-import hook runs inside it).
+    """

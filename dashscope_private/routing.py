@@ -63,7 +63,7 @@ def split_url(url: str) -> tuple | None:
         if 0 <= i < end:
             end = i
     authority = url[start:end]
-    if "\\" in authority or any(c.isspace() for c in authority):
+    if "\\" in authority or (authority and authority.split() != [authority]):  # any whitespace, in C
         return None
     before_at, at, hostport = authority.rpartition("@")
     userinfo = before_at if at else None
@@ -110,19 +110,29 @@ class Router:
             self._redirect = HostSet()
             self._allow = HostSet()
             self._endpoint_host = ""
-        # Cheap substring pre-filter for string URLs: a URL that contains none of
-        # these cannot name a host we act on.
+        self._tokens = self._prefilter_tokens()
+
+    def _prefilter_tokens(self) -> tuple:
+        """Cheap substring pre-filter for string URLs: a URL that contains none of
+        these cannot name a host we act on. Built from the hosts in force."""
         tokens = {".".join(h.split(".")[-2:]) for h in self._redirect.exact}
         tokens.update(".".join(s.split(".")[-2:]) for s in self._redirect.suffixes)
         tokens.add("aliyuncs.com")
-        self._tokens = tuple(sorted(tokens))
+        return tuple(sorted(tokens))
 
     @classmethod
     def failing(cls, error: ConfigError, hosts: HostSet | None = None) -> Router:
-        """A router for an invalid configuration: requests to public hosts raise ``error``."""
+        """A router for an invalid configuration: requests to public hosts raise ``error``.
+
+        ``hosts`` (the configured hosts, when they could be read) replaces the
+        default set, and the pre-filter is rebuilt from it: otherwise a string URL
+        for a custom host would pass ``might_match`` and go out (fail open) while
+        ``target`` for the same host raises.
+        """
         router = cls(None, error=error)
         if hosts:
             router._redirect = hosts
+            router._tokens = router._prefilter_tokens()
         return router
 
     # ------------------------------------------------------------------ decisions

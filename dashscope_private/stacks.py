@@ -17,7 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Dict, Iterable, List, Optional
 
-__all__ = ["REDIRECTED", "STRICT_ONLY", "NOT_COVERED", "STACKS", "STDLIB_STACKS", "installed_stacks"]
+__all__ = ["REDIRECTED", "STRICT_ONLY", "NOT_COVERED", "STACKS", "STDLIB_STACKS", "installed_stacks", "stdlib_integrations", "stdlib_version"]
 
 REDIRECTED = "redirected"
 STRICT_ONLY = "strict-only"
@@ -61,6 +61,23 @@ STDLIB_STACKS: Dict[str, tuple] = {
 }
 
 
+def stdlib_integrations() -> frozenset:
+    """Integrations that patch the standard library (``urllib``: ``urllib.request`` and ``http.client``).
+
+    They have no distribution to look up: they are always present, at the
+    interpreter's version. Read from ``STDLIB_STACKS``, so a new stdlib row names
+    its integration in one place.
+    """
+    return frozenset(integration for _coverage, integration, _note in STDLIB_STACKS.values() if integration)
+
+
+def stdlib_version() -> str:
+    """How doctor shows the version of a standard-library stack: ``stdlib 3.11``."""
+    import sys
+
+    return "stdlib " + ".".join(map(str, sys.version_info[:2]))
+
+
 def _normalize(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
@@ -80,10 +97,8 @@ def installed_stacks(distributions: Optional[Iterable[tuple]] = None) -> List[di
         key = _normalize(name or "")
         if key in STACKS and key not in found:
             found[key] = version
-    import sys
-
     rows = [
-        {"name": name, "version": "stdlib " + ".".join(map(str, sys.version_info[:2])), "coverage": coverage, "integration": integration, "note": note}
+        {"name": name, "version": stdlib_version(), "coverage": coverage, "integration": integration, "note": note}
         for name, (coverage, integration, note) in STDLIB_STACKS.items()
     ]
     for name in sorted(found):

@@ -31,6 +31,7 @@ def test_public_api():
 
 
 def test_activate_is_idempotent_and_reversible(standin):
+    pytest.importorskip("requests")
     import requests.models
 
     original = requests.models.PreparedRequest.__dict__["prepare_url"]
@@ -74,8 +75,8 @@ def test_activation_exports_the_environment_for_children(standin):
 
 
 def test_broken_integration_warns_once_and_rolls_back(standin, monkeypatch, caplog):
-    import httpx  # noqa: F401  (imported so that its integration installs at activation)
-    import requests
+    pytest.importorskip("httpx")  # imported so that its integration installs at activation
+    requests = pytest.importorskip("requests")
 
     original = requests.Session.__dict__["request"]
     monkeypatch.setitem(_runtime.REGISTRY, "requests", ("requests", "broken_integration"))
@@ -90,6 +91,7 @@ def test_broken_integration_warns_once_and_rolls_back(standin, monkeypatch, capl
 
 
 def test_broken_integration_in_strict_mode_is_an_error(standin, monkeypatch):
+    pytest.importorskip("requests")
     monkeypatch.setitem(_runtime.REGISTRY, "requests", ("requests", "broken_integration"))
     with pytest.raises(_runtime.IntegrationError, match="could not patch requests.*STRICT"):
         dashscope_private.activate(standin.url, strict=True)
@@ -97,6 +99,7 @@ def test_broken_integration_in_strict_mode_is_an_error(standin, monkeypatch):
 
 def test_broken_integration_never_breaks_the_users_import():
     """In a fresh process: the hook fires inside `import requests`, fails, and the import still works."""
+    pytest.importorskip("requests")
     code = (
         "import dashscope_private, dashscope_private._runtime as r\n"
         "r.REGISTRY['requests'] = ('requests', 'broken_integration')\n"
@@ -113,6 +116,7 @@ def test_broken_integration_never_breaks_the_users_import():
 
 
 def test_hooks_are_lazy_and_fire_on_import():
+    pytest.importorskip("requests")
     code = (
         "import sys, dashscope_private\n"
         "dashscope_private.activate('http://127.0.0.1:9')\n"
@@ -129,7 +133,7 @@ def test_hooks_are_lazy_and_fire_on_import():
 
 
 def test_sdk_imported_before_activation_is_patched_at_activation(standin):
-    import httpx
+    httpx = pytest.importorskip("httpx")
 
     assert not is_patched(httpx.Request, "__init__")
     dashscope_private.activate(standin.url)
@@ -140,6 +144,7 @@ def test_reload_then_activate_repatches(standin):
     """importlib.reload rebuilds classes without our wrappers; calling activate() again re-applies them."""
     import importlib
 
+    pytest.importorskip("websocket")
     import websocket._core
 
     dashscope_private.activate(standin.url)
@@ -161,7 +166,7 @@ def test_debug_log_names_each_rewrite_once(standin, caplog):
 
 def test_concurrent_activate_deactivate_and_requests(standin):
     """Threads toggling activation while others rewrite: no exception, every answer is one of the two valid ones."""
-    import httpx
+    httpx = pytest.importorskip("httpx")
 
     errors = []
     valid = {CHAT, f"{standin.url}/compatible-mode/v1/chat/completions"}
@@ -196,7 +201,7 @@ def test_concurrent_activate_deactivate_and_requests(standin):
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_forked_child_stays_private(standin):
-    import requests
+    requests = pytest.importorskip("requests")
 
     dashscope_private.activate(standin.url)
     pid = os.fork()

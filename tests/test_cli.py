@@ -86,6 +86,7 @@ def test_run_requires_a_command_and_a_valid_endpoint():
 
 
 def test_run_passes_exit_codes_and_activates(standin):
+    pytest.importorskip("requests")
     code = "import requests, sys; sys.exit(requests.post('https://dashscope.aliyuncs.com/api/v1/x', json={}, timeout=10).status_code - 190)"
     result = cli("run", "--endpoint", standin.url, "--", sys.executable, "-c", code)
     assert result.returncode == 10, result.stderr  # 200 - 190: the request reached the stand-in
@@ -112,6 +113,20 @@ def test_doctor_lists_http_stacks_from_metadata(standin):
     assert {row["name"]: row for row in strict["stacks"]}["socket / asyncio"]["effective"] == "blocked (strict mode)"
     text = cli("doctor", env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url}).stdout
     assert "HTTP stacks (from package metadata; nothing imported):" in text
+
+
+def test_doctor_reports_the_stdlib_integration_as_present(standin):
+    """``urllib`` patches the standard library (urllib.request, http.client): there is no distribution
+    of that name to find, and it is always there; doctor must check it, not call it "not installed"."""
+    report = json.loads(cli("doctor", "--json", env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url}).stdout)
+    urllib = report["libraries"]["urllib"]
+    assert urllib["version"] == "stdlib %d.%d" % sys.version_info[:2]
+    assert urllib["ok"] is True and not urllib["disabled"], urllib
+    text = cli("doctor", env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url}).stdout
+    (line,) = [line for line in text.splitlines() if line.split()[:1] == ["urllib"]]
+    assert line.split() == ["urllib", "stdlib", "%d.%d" % sys.version_info[:2], "ok"], line
+    disabled = cli("doctor", env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url, "DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS": "urllib"}).stdout
+    assert [line.split()[-1] for line in disabled.splitlines() if line.split()[:1] == ["urllib"]] == ["disabled"]
 
 
 def test_installed_stacks_classifies_c_resolvers():

@@ -6,7 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashscope_private.config import ENDPOINT, load, parse_endpoint
+import os
+import subprocess
+import sys
+
+from dashscope_private.config import ENDPOINT, HOSTS, load, parse_endpoint, parse_hosts
 from dashscope_private.errors import ConfigError, PublicEgressBlocked
 from dashscope_private.routing import Router, split_url
 
@@ -144,6 +148,53 @@ def test_invalid_configuration_fails_closed_with_the_same_message():
             r.rewrite(f"https://{host}/api/v1")
         assert str(info.value) == str(error)
     assert r.rewrite("https://api.openai.com/v1") == "https://api.openai.com/v1"
+
+
+def _invalid_endpoint_error() -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load({ENDPOINT: "ftp://x", HOSTS: "llm.example.com"})
+    return info.value
+
+
+def test_invalid_configuration_fails_closed_for_custom_hosts():
+    """DASHSCOPE_PRIVATE_HOSTS names a host outside aliyuncs.com: string URLs for it must fail
+    closed too, not slip past the substring pre-filter built for the default hosts."""
+    error = _invalid_endpoint_error()
+    r = Router.failing(error, parse_hosts("llm.example.com", HOSTS))
+    with pytest.raises(ConfigError) as info:
+        r.target("https", "llm.example.com")
+    assert str(info.value) == str(error)
+    for url in ["https://llm.example.com/v1/chat/completions", "HTTPS://LLM.example.COM./v1", "wss://llm.example.com/ws"]:
+        with pytest.raises(ConfigError) as info:
+            r.rewrite(url)
+        assert str(info.value) == str(error)
+    with pytest.raises(ConfigError):
+        r.rewrite("https://dashscope.aliyuncs.com/api/v1")  # the public hosts still fail closed
+    assert r.rewrite("https://api.example.com/v1") == "https://api.example.com/v1"
+
+
+def test_invalid_configuration_with_custom_hosts_stops_a_program(trap):
+    """As a user meets it: the variables in the environment, the .pth activates at start-up, and
+    requests.post to the custom host raises the ConfigError; nothing reaches the proxy (the trap,
+    which the test environment names as HTTP(S)_PROXY). Plain http:// on purpose: an https:// URL
+    asks the proxy for a tunnel, which the egress guard refuses even when the integration lets it
+    through, while a forward-proxied http:// request has no such net under it."""
+    pytest.importorskip("requests")
+    program = (
+        "import requests\n"
+        "try:\n"
+        "    requests.post('http://llm.example.com/compatible-mode/v1/chat/completions', json={}, timeout=10)\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__module__, type(exc).__name__, exc)\n"
+        "else:\n"
+        "    print('sent')\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root, ENDPOINT: "ftp://x", HOSTS: "llm.example.com"}
+    result = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("dashscope_private.errors ConfigError DASHSCOPE_PRIVATE_ENDPOINT"), (result.stdout, result.stderr)
+    assert trap.take() == []
 
 
 # ------------------------------------------------------------------ properties

@@ -154,6 +154,7 @@ def test_dotenv_values_into_os_environ_and_sdk_imported_first(standin, tmp_path)
 
 
 def test_variable_set_at_start_up_later_writes_reconfigure(standin):
+    pytest.importorskip("requests")
     code = """
         import os, requests, dashscope_private
         from dashscope_private import _runtime
@@ -169,6 +170,7 @@ def test_variable_set_at_start_up_later_writes_reconfigure(standin):
 
 
 def test_invalid_value_set_later_one_line_and_fails_closed(standin, trap):
+    pytest.importorskip("requests")
     masked = "ep-2zei6917b47eed******.dashscope.cn-beijing.privatelink.aliyuncs.com"
     code = f"""
         import os, requests
@@ -191,6 +193,7 @@ def test_invalid_value_set_later_one_line_and_fails_closed(standin, trap):
 
 
 def test_invalid_value_after_activation_fails_closed(standin):
+    pytest.importorskip("requests")
     code = """
         import os, requests
         print(requests.post('https://dashscope.aliyuncs.com/api/v1/x', json={}, timeout=10).status_code)

@@ -13,18 +13,112 @@ requests merged onto it are already private and pass the hook untouched
 (rewriting an ``httpx.URL`` object re-parses it, ~25 µs, on every request).
 
 Requests for the endpoint take the client's direct transport, never a proxy
-mount: the client read the proxy variables when it was built, and activation
-does not edit ``NO_PROXY``.
+mount: the client read the proxy variables when it was built (or was given
+``proxy=``/``mounts=``), and activation does not edit ``NO_PROXY``. When that
+transport is itself proxied (``Client(transport=HTTPTransport(proxy=...))``),
+it sends endpoint requests through a direct twin instead: the same transport
+settings without the proxy, built on its first endpoint request and closed
+with it. Every other request keeps the proxy.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
+import threading
 
-from .._patching import Patcher
-from ._urls import is_endpoint_address, is_endpoint_host, names_redirected_host, rewrite_httpx_url, rewrite_setting, rewrite_str
+from .._patching import _ORIGINAL, Patcher
+from ._urls import is_endpoint_address, is_endpoint_host, names_redirected_host, note_proxy_dropped, rewrite_httpx_url, rewrite_setting, rewrite_str
 
 __all__ = ["HttpxFamily"]
+
+#: On a proxied ``HTTPTransport``: how to build it without the proxy (``(args, kwargs)``).
+_DIRECT_SPEC = "_dashscope_private_direct_spec"
+#: On a proxied ``HTTPTransport``: its direct twin, once built.
+_DIRECT_TWIN = "_dashscope_private_direct_twin"
+_twin_lock = threading.Lock()
+
+
+def _make_transport_init(original):  # type: ignore[no-untyped-def]
+    """``HTTPTransport.__init__``: a transport built with a proxy remembers how to build it without one."""
+    signature = inspect.signature(original)
+    names = list(signature.parameters)
+    proxy_index = names.index("proxy") - 1 if "proxy" in names else None  # position after self
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        if proxy_index is None or (kwargs.get("proxy") is None and (len(args) <= proxy_index or args[proxy_index] is None)):
+            return  # no proxy: nothing to do (the common case, one check)
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+            bound.arguments["proxy"] = None
+            self.__dict__[_DIRECT_SPEC] = (bound.args[1:], bound.kwargs)
+        except Exception:  # arguments we cannot read back: the transport stays as the program built it
+            pass
+
+    return __init__
+
+
+def _direct_twin(transport, base, init):  # type: ignore[no-untyped-def]
+    """The direct twin of the proxied ``transport`` (an instance of ``base``), built once."""
+    twin = transport.__dict__.get(_DIRECT_TWIN)
+    if twin is None:
+        with _twin_lock:
+            twin = transport.__dict__.get(_DIRECT_TWIN)
+            if twin is None:
+                args, kwargs = transport.__dict__[_DIRECT_SPEC]
+                twin = base.__new__(base)
+                init(twin, *args, **kwargs)
+                transport.__dict__[_DIRECT_TWIN] = twin
+    return twin
+
+
+def _make_handle_request(base):  # type: ignore[no-untyped-def]
+    """``handle_request``/``handle_async_request``: endpoint requests of a proxied transport go direct.
+
+    A plain function that returns what the original returns (a response, or the
+    coroutine the async client awaits): it runs for every request.
+    """
+
+    def make(original):  # type: ignore[no-untyped-def]
+        def handle_request(self, request):  # type: ignore[no-untyped-def]
+            if _DIRECT_SPEC in self.__dict__ and is_endpoint_host(getattr(getattr(request, "url", None), "host", None)):
+                note_proxy_dropped(base.__module__.partition(".")[0])
+                init = vars(base)["__init__"]
+                return original(_direct_twin(self, base, getattr(init, _ORIGINAL, init)), request)
+            return original(self, request)
+
+        return handle_request
+
+    return make
+
+
+def _make_close(original):  # type: ignore[no-untyped-def]
+    """``close``/``__exit__``: the direct twin, if one was built, closes with its transport."""
+
+    def close(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            twin = self.__dict__.pop(_DIRECT_TWIN, None)
+            if twin is not None:
+                twin.close()
+
+    return close
+
+
+def _make_aclose(original):  # type: ignore[no-untyped-def]
+    """``aclose``/``__aexit__``: as ``_make_close``, for ``AsyncHTTPTransport``."""
+
+    async def aclose(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return await original(self, *args, **kwargs)
+        finally:
+            twin = self.__dict__.pop(_DIRECT_TWIN, None)
+            if twin is not None:
+                await twin.aclose()
+
+    return aclose
 
 
 class HttpxFamily:
@@ -74,6 +168,16 @@ class HttpxFamily:
         for client in (module.Client, module.AsyncClient):
             if "_transport_for_url" in vars(client):
                 self._patcher.replace(client, "_transport_for_url", make_transport_for_url)
+        for transport, handle, closers, make_close in (
+            (getattr(module, "HTTPTransport", None), "handle_request", ("close", "__exit__"), _make_close),
+            (getattr(module, "AsyncHTTPTransport", None), "handle_async_request", ("aclose", "__aexit__"), _make_aclose),
+        ):
+            if transport is None or not all(name in vars(transport) for name in ("__init__", handle, *closers)):
+                continue  # not the transport this was written for: left alone
+            self._patcher.replace(transport, "__init__", _make_transport_init)
+            self._patcher.replace(transport, handle, _make_handle_request(transport))
+            for name in closers:
+                self._patcher.replace(transport, name, make_close)
         client_base = getattr(getattr(module, "_client", None), "BaseClient", None)
         if client_base is not None and hasattr(client_base, "_enforce_trailing_slash"):
             self._patcher.wrap(client_base, "_enforce_trailing_slash", store_base_url)

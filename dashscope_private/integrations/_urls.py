@@ -8,6 +8,7 @@ non-DashScope URL allocates nothing.
 
 from __future__ import annotations
 
+from .. import _log
 from .._runtime import current, endpoint_host, route_target, route_url
 from ..errors import DashscopePrivateError
 from ..routing import split_url
@@ -21,7 +22,9 @@ __all__ = [
     "names_redirected_host",
     "is_endpoint_host",
     "url_is_for_endpoint",
+    "url_is_for_endpoint_host",
     "is_endpoint_address",
+    "note_proxy_dropped",
 ]
 
 rewrite_str = route_url
@@ -132,6 +135,18 @@ def is_endpoint_address(scheme: object, host: object, port: object) -> bool:
     return (port or default) == (config.endpoint.port or default)
 
 
+def url_is_for_endpoint_host(url: object) -> bool:
+    """True when the string URL ``url`` names the endpoint's host, on any port (cheap for other URLs).
+
+    For proxy decisions: nothing addressed to the endpoint host goes through a proxy.
+    """
+    host = endpoint_host()
+    if host is None or not isinstance(url, str) or (host not in url and host not in url.lower()):
+        return False
+    parts = split_url(url)
+    return parts is not None and is_endpoint_host(parts[2])
+
+
 def url_is_for_endpoint(url: object) -> bool:
     """True when the string URL ``url`` is addressed to the endpoint, host and port (cheap for other URLs)."""
     host = endpoint_host()
@@ -144,3 +159,18 @@ def url_is_for_endpoint(url: object) -> bool:
     if port_text and not (port_text.isascii() and port_text.isdigit()):
         return False
     return is_endpoint_address(parts[0], parts[2], int(port_text) if port_text else None)
+
+
+def note_proxy_dropped(library: str) -> None:
+    """Say once, at info level, that a proxy the program passed in code was not used for the endpoint.
+
+    The endpoint is inside the VPC, so a proxy is never right for it, even one
+    given explicitly (``proxy=`` and the like); the program's proxy still
+    serves every other host.
+    """
+    _log.once(
+        "info",
+        ("explicit-proxy", library),
+        "%s: the private endpoint is inside the VPC, so the proxy passed for a request to it is not used",
+        library,
+    )

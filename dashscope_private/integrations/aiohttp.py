@@ -4,14 +4,20 @@
 ``ws_connect``, after ``base_url`` is joined; the connection, Host header, SNI
 and ``trust_env`` proxy lookup all follow its result; that lookup never
 proxies the endpoint (activation does not edit ``NO_PROXY``). Older releases fall back
-to the URL argument of ``ClientSession._request``. Plain-function hooks: they
+to the URL argument of ``ClientSession._request``.
+
+A proxy given in code (``session.get(url, proxy=...)``, ``ClientSession(proxy=...)``)
+is not used for the endpoint either: ``ClientRequest.update_proxy``, where
+every request (redirects included) takes the proxy it will use, gets none,
+with no proxy auth or headers, when the request's URL names the endpoint
+host. Requests for any other host keep theirs. Plain-function hooks: they
 run for every request.
 """
 
 from __future__ import annotations
 
 from .._patching import Patcher
-from ._urls import is_endpoint_host, rewrite_str, rewrite_yarl_url
+from ._urls import is_endpoint_host, note_proxy_dropped, rewrite_str, rewrite_yarl_url
 
 __all__ = ["install", "uninstall"]
 
@@ -42,9 +48,21 @@ def _make_get_env_proxy_for_url(original):  # type: ignore[no-untyped-def]
     return get_env_proxy_for_url
 
 
+def _make_update_proxy(original):  # type: ignore[no-untyped-def]
+    def update_proxy(self, proxy, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if proxy is not None and is_endpoint_host(getattr(getattr(self, "url", None), "host", None)):
+            # The endpoint is inside the VPC: no proxy, and so no proxy auth or headers.
+            note_proxy_dropped("aiohttp")
+            return original(self, None, None, None)
+        return original(self, proxy, *args, **kwargs)
+
+    return update_proxy
+
+
 def install() -> None:
     import aiohttp
     import aiohttp.client
+    import aiohttp.client_reqrep
 
     session = aiohttp.ClientSession
     if hasattr(session, "_build_url"):
@@ -53,6 +71,7 @@ def install() -> None:
         _patcher.replace(session, "_request", _make_request)
     if hasattr(aiohttp.client, "get_env_proxy_for_url"):  # trust_env=True: proxies from the environment
         _patcher.replace(aiohttp.client, "get_env_proxy_for_url", _make_get_env_proxy_for_url)
+    _patcher.replace(aiohttp.client_reqrep.ClientRequest, "update_proxy", _make_update_proxy)
 
 
 def uninstall() -> list:

@@ -35,7 +35,6 @@ GLOBALS = ("base_http_api_url", "base_websocket_api_url", "base_compatible_api_u
 _CONFIG_URL_FIELDS = ("base_url", "protocol_base_url", "configured_base_url")
 
 _patcher = Patcher("dashscope")
-_swapped: list = []  # [(module, original class, our class)]
 
 
 def _global_property(name: str) -> property:
@@ -66,17 +65,16 @@ def _global_property(name: str) -> property:
 
 
 def _swap_module_class(module: ModuleType) -> None:
-    if any(entry[0] is module for entry in _swapped):
-        return
     names = [name for name in GLOBALS if name in module.__dict__]
     if not names:
         raise AttributeError("dashscope has none of " + ", ".join(GLOBALS))
-    original = type(module)
-    namespace: dict = {name: _global_property(name) for name in names}
-    namespace["__module__"] = __name__
-    private = type("DashscopePrivateModule", (original,), namespace)
-    module.__class__ = private
-    _swapped.append((module, original, private))
+
+    def private_class(original: type) -> type:
+        namespace: dict = {name: _global_property(name) for name in names}
+        namespace["__module__"] = __name__
+        return type("DashscopePrivateModule", (original,), namespace)
+
+    _patcher.swap_class(module, private_class)
 
 
 def _rewrite_config(wrapped, instance, args, kwargs):  # type: ignore[no-untyped-def]
@@ -104,8 +102,4 @@ def install() -> None:
 
 
 def uninstall() -> list:
-    while _swapped:
-        module, original, private = _swapped.pop()
-        if type(module) is private:
-            module.__class__ = original
     return _patcher.undo()

@@ -14,9 +14,10 @@ global is replaced in both modules (``_url.parse_url`` itself, which also
 parses proxy URLs, is left alone).
 
 Proxies: each transport asks its module-global ``proxy_route_for`` per
-request; with no explicit ``proxy=`` it reads the environment, which must not
-apply to the endpoint (it is inside the VPC). An explicit ``proxy=`` on the
-transport is the program's own choice and is kept.
+request, with the transport's explicit ``proxy=`` if it has one, else from
+the environment. Neither applies to the endpoint (it is inside the VPC): for
+the endpoint host the answer is always a direct connection. Every other host
+gets the transport's proxy as configured.
 
 DSPy before 3.4 (and ``engine="litellm"``) go through litellm, i.e. httpx or
 aiohttp, which their own integrations cover; then there is nothing to patch here.
@@ -28,7 +29,7 @@ from types import ModuleType
 
 from .._patching import Patcher
 from .._runtime import on_import
-from ._urls import is_endpoint_host, rewrite_first_argument
+from ._urls import is_endpoint_host, note_proxy_dropped, rewrite_first_argument
 
 __all__ = ["install", "uninstall"]
 
@@ -40,7 +41,9 @@ _patcher = Patcher("dspy")
 
 def _make_proxy_route_for(original):  # type: ignore[no-untyped-def]
     def proxy_route_for(parsed, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if kwargs.get("proxy") is None and not args and is_endpoint_host(getattr(parsed, "host", None)):
+        if not args and is_endpoint_host(getattr(parsed, "host", None)):
+            if kwargs.get("proxy") is not None:
+                note_proxy_dropped("dspy")
             return None
         return original(parsed, *args, **kwargs)
 

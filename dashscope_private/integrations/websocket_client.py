@@ -2,7 +2,11 @@
 
 ``WebSocketApp.run_forever`` and ``create_connection`` both end there; the
 handshake's Host header and SNI follow the new URL, and the proxy lookup
-never proxies the endpoint (activation does not edit ``NO_PROXY``).
+never proxies the endpoint (activation does not edit ``NO_PROXY``). A proxy
+given in code (``http_proxy_host=``) is not used for the endpoint either:
+``get_proxy_info`` ignores it for HTTP proxies, but a SOCKS ``proxy_type``
+connects through the proxy before that lookup, so ``connect`` drops the proxy
+options when the (rewritten) URL names the endpoint host.
 ``WebSocketApp`` also chooses its (SSL or plain) dispatcher from its own
 ``url`` attribute, so ``run_forever`` rewrites that first: a ``wss://`` public
 URL sent to a plain ``ws://`` endpoint must not get the SSL dispatcher.
@@ -11,16 +15,26 @@ URL sent to a plain ``ws://`` endpoint must not get the SSL dispatcher.
 from __future__ import annotations
 
 from .._patching import Patcher
-from ._urls import is_endpoint_host, rewrite_str
+from ._urls import is_endpoint_host, note_proxy_dropped, rewrite_str, url_is_for_endpoint_host
 
 __all__ = ["install", "uninstall"]
 
 _patcher = Patcher("websocket-client")
 
 
+#: ``WebSocket.connect`` options that configure a proxy given in code.
+_PROXY_OPTIONS = ("http_proxy_host", "http_proxy_port", "http_proxy_auth", "http_proxy_timeout", "proxy_type")
+
+
 def _make_connect(original):  # type: ignore[no-untyped-def]
     def connect(self, url, **options):  # type: ignore[no-untyped-def]
-        return original(self, rewrite_str(url) if isinstance(url, str) else url, **options)
+        if isinstance(url, str):
+            url = rewrite_str(url)
+            if options.get("http_proxy_host") and url_is_for_endpoint_host(url):
+                for name in _PROXY_OPTIONS:
+                    options.pop(name, None)
+                note_proxy_dropped("websocket-client")
+        return original(self, url, **options)
 
     return connect
 

@@ -19,9 +19,16 @@ endpoint makes websockets refuse an ``ssl=``/``server_hostname=`` argument
 an ``ssl`` context routinely. Those TLS arguments were meant for the public
 host; they are dropped when, and only when, the connection was downgraded.
 
-Proxies: the environment's proxy (``proxy=True``, the default) is not used
-for the endpoint, which is inside the VPC; an explicit ``proxy="..."`` is the
-program's own choice and is kept.
+Proxies (websockets 15+): the endpoint is inside the VPC, so no proxy is
+used for it. The environment's (``proxy=True``, the default) is skipped in
+``get_proxy``; one given in code (``proxy="http://..."``) is dropped at the
+entry point when the (rewritten) URI names the endpoint host, together with
+the arguments meant for the proxy connection (``proxy_ssl``,
+``proxy_server_hostname``, and the asyncio client's other ``proxy_*``), which
+a direct connection would refuse or misuse. A URI for any other host keeps
+all of them. (A redirect that reaches the endpoint from another host keeps
+the connection's explicit proxy: websockets decides that after the entry
+point, in code that differs from version to version.)
 
 Checked against websockets 13.1, 14.2, 15.0.1, 16.0 and 17.4.
 """
@@ -33,7 +40,7 @@ from types import FunctionType, ModuleType
 from .. import _log
 from .._patching import Patcher
 from .._runtime import on_import
-from ._urls import is_endpoint_host, rewrite_first_argument, rewrite_str
+from ._urls import is_endpoint_host, note_proxy_dropped, rewrite_first_argument, rewrite_str, url_is_for_endpoint_host
 
 __all__ = ["install", "uninstall"]
 
@@ -69,12 +76,23 @@ def _drop_tls_arguments(kwargs: dict) -> None:
         )
 
 
+def _drop_proxy_arguments(kwargs: dict) -> None:
+    """No explicit proxy for the endpoint, nor the arguments meant for the connection to it."""
+    if isinstance(kwargs.get("proxy"), str):
+        kwargs["proxy"] = None
+        note_proxy_dropped("websockets")
+    for name in [name for name in kwargs if name.startswith("proxy_")]:
+        del kwargs[name]
+
+
 def _redirect(args: tuple, kwargs: dict) -> tuple:
     """``args`` with the URI (first positional or ``uri=``) rewritten; ``kwargs`` is adjusted in place."""
     uri = args[0] if args else kwargs.get("uri")
     if not isinstance(uri, str):
         return args  # not a URI we understand: websockets decides what to do with it
     new = rewrite_str(uri)
+    if kwargs and any(name[:5] == "proxy" for name in kwargs) and url_is_for_endpoint_host(new):
+        _drop_proxy_arguments(kwargs)
     if new is uri:
         return args
     if args:
