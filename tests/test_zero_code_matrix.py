@@ -20,16 +20,18 @@ Axes: each driver in ``tests/stacks`` × {HTTP, WebSocket where it has it} ×
 ``IMPORT_FORMS`` as the program's **first statement** (then the driver sends
 its request: ``stacks/_program.py``). Plus, per stack and kind:
 
-- "imported by another stack first": every other driver's import form that
-  imports this stack's library on its way (``import aiohttp`` imports
-  ``urllib.request`` and ``http.client``; ``import requests`` imports urllib3),
-  as the first statement, then this stack's request (for the standard
-  library's stacks, every other stack's form: any program may use them). Which forms do is what
-  the import-form programs report (the libraries in ``sys.modules`` right
-  after their first statement), so it follows each run's versions; these
-  programs run after those, redirected via the proxy only, the demanding
-  route (a request that misses goes to the trap or the guard; strict mode's
-  net is process-wide and has its own cells). One test per stack and kind;
+- "imported by another stack first": each other stack's main import form
+  (its first ``IMPORT_FORMS`` entry) that imports this stack's library on its
+  way (``import aiohttp`` imports ``urllib.request`` and ``http.client``;
+  ``import requests`` imports urllib3) as the first statement, then this
+  stack's request; for the standard library's stacks every other stack's
+  form, since any program may use them. Which forms import what is what the
+  import-form programs report (the libraries in ``sys.modules`` right after
+  their first statement), so it follows each run's versions; these programs
+  are queued as those reports come in, redirected via the proxy only, the
+  demanding route (a request that misses goes to the trap or the guard;
+  strict mode's net is process-wide and has its own cells). One test per
+  stack and kind;
 - "settings during import": the program starts with the variable unset, and
   writes it to ``os.environ`` while another thread is held in the middle of
   the stack's import (``_program.race_then_run``); the request must still land
