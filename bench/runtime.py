@@ -27,6 +27,7 @@ requests sent, on the expected path and Host.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import gc
 import ipaddress
@@ -90,11 +91,13 @@ def _loopback_guard(event: str, args: tuple) -> None:
 sys.addaudithook(_loopback_guard)
 sys.path.insert(0, REPO)
 
+import aiohttp  # noqa: E402
 import dashscope  # noqa: E402
 import httpx  # noqa: E402
 import httpx2  # noqa: E402
 import openai  # noqa: E402
 import requests  # noqa: E402
+import urllib3  # noqa: E402
 from dashscope import Generation  # noqa: E402
 
 import dashscope_private  # noqa: E402
@@ -103,6 +106,7 @@ from dashscope_private.standin import StandIn  # noqa: E402
 
 perf = time.perf_counter
 cpu = time.process_time
+thread_cpu = time.thread_time
 
 
 # ----------------------------------------------------------------------------- harness
@@ -156,7 +160,7 @@ def compare(base_values: list, plugin_values: list) -> dict:
     base, plug = summarize(base_values), summarize(plugin_values)
     pairs = [p / u for u, p in zip(base_values, plugin_values)]
     q = statistics.quantiles(pairs, n=4) if len(pairs) >= 2 else [pairs[0]] * 3
-    return {"baseline": base, "plugin": plug, "ratio": plug["median"] / base["median"],
+    return {"baseline": base, "plugin": plug, "ratio": plug["median"] / base["median"], "min_ratio": plug["min"] / base["min"],
             "delta_us": (plug["median"] - base["median"]) * 1e6,
             "paired_ratio": {"median": statistics.median(pairs), "p25": q[0], "p75": q[2]}}
 
@@ -166,17 +170,21 @@ def alternate(sides: Sides, blocks: int, per_block: int, run_block, warmup: int 
     for patched in (False, True):
         sides.set(patched)
         run_block(patched, warmup)
-    wall = {False: [], True: []}
-    cpus = {False: [], True: []}
+    wall: dict = {False: [], True: []}
+    cpus: dict = {False: [], True: []}
+    threads: dict = {False: [], True: []}
     for b in range(blocks):
         for patched in ((False, True) if b % 2 == 0 else (True, False)):
             sides.set(patched)
             gc.collect()
-            w, c = run_block(patched, per_block)
+            w, c, *t = run_block(patched, per_block)
             wall[patched].append(w / per_block)
             cpus[patched].append(c / per_block)
+            if t:
+                threads[patched].append(t[0] / per_block)
     result = compare(wall[False], wall[True])
     result["cpu"] = compare(cpus[False], cpus[True])
+    result["thread_cpu"] = compare(threads[False], threads[True]) if threads[False] else None
     result["calls_per_op"] = {"baseline": calls_per_op(sides, run_block, False), "plugin": calls_per_op(sides, run_block, True)}
     sides.set(False)
     result.update(blocks=blocks, per_block=per_block)
@@ -207,10 +215,11 @@ def calibrate(sides: Sides, run_block, budget: float, blocks: int, lo: int = 3, 
 
 
 def timed_loop(fn, n: int) -> tuple:
-    c0, t0 = cpu(), perf()
+    """(wall, process cpu, this thread's cpu) for ``n`` calls of ``fn``."""
+    c0, h0, t0 = cpu(), thread_cpu(), perf()
     for _ in range(n):
         fn()
-    return perf() - t0, cpu() - c0
+    return perf() - t0, cpu() - c0, thread_cpu() - h0
 
 
 # ----------------------------------------------------------------------------- (d) client construction
@@ -263,7 +272,7 @@ def make_request_cases(standin: StandIn) -> tuple:
     direct = standin.url
     messages = [{"role": "user", "content": "hi"}]
     payload = {"model": "qwen-plus", "messages": messages}
-    openai_clients, sessions, httpx_clients = {}, {}, {}
+    openai_clients, sessions, httpx_clients, pools, loops, aiohttp_sessions = {}, {}, {}, {}, {}, {}
 
     def chat_url(patched: bool) -> str:
         return (PUBLIC_BASE if patched else direct) + OPENAI_PATH + "/chat/completions"
@@ -307,8 +316,51 @@ def make_request_cases(standin: StandIn) -> tuple:
 
     requests_post = raw_post("requests.post", lambda patched: requests.post)
     httpx_post = raw_post("httpx.post", lambda patched: httpx.post)
-    requests_session_post = raw_post("requests.Session.post", lambda patched: sessions.setdefault(patched, requests.Session()).post)
-    httpx_client_post = raw_post("httpx.Client.post", lambda patched: httpx_clients.setdefault(patched, httpx.Client()).post)
+
+    def kept(store: dict, key: object, make):  # built once per side (not per block: setup is neither timed nor counted)
+        if key not in store:
+            store[key] = make()
+        return store[key]
+
+    requests_session_post = raw_post("requests.Session.post", lambda patched: kept(sessions, patched, requests.Session).post)
+    httpx_client_post = raw_post("httpx.Client.post", lambda patched: kept(httpx_clients, patched, httpx.Client).post)
+    httpx2_client_post = raw_post("httpx2.Client.post", lambda patched: kept(httpx_clients, ("httpx2", patched), httpx2.Client).post)
+
+    def urllib3_pool_post(patched: bool, n: int) -> tuple:
+        manager = kept(pools, patched, urllib3.PoolManager)
+        url = chat_url(patched)
+
+        def post() -> None:
+            if manager.request("POST", url, json=payload).status != 200:
+                raise SystemExit("urllib3 PoolManager.request failed")
+
+        standin.clear()
+        result = timed_loop(post, n)
+        _expect(standin, n, "/chat/completions", "urllib3.PoolManager.request")
+        return result
+
+    def aiohttp_session_post(patched: bool, n: int) -> tuple:
+        """One event loop per side, kept; the session is made inside it and kept too (keep-alive)."""
+        loop = loops.get(patched)
+        if loop is None:
+            loop = loops[patched] = asyncio.new_event_loop()
+        url = chat_url(patched)
+
+        async def run() -> None:
+            session = aiohttp_sessions.get(patched)
+            if session is None:
+                session = aiohttp_sessions[patched] = aiohttp.ClientSession()
+            for _ in range(n):
+                async with session.post(url, json=payload) as response:
+                    response.raise_for_status()
+                    await response.read()
+
+        standin.clear()
+        c0, h0, t0 = cpu(), thread_cpu(), perf()
+        loop.run_until_complete(run())
+        result = perf() - t0, cpu() - c0, thread_cpu() - h0
+        _expect(standin, n, "/chat/completions", "aiohttp.ClientSession.post")
+        return result
 
     cases = [
         ("openai chat.completions.create", openai_chat, True),
@@ -317,11 +369,18 @@ def make_request_cases(standin: StandIn) -> tuple:
         ("httpx.post", httpx_post, True),
         ("requests.Session().post (keep-alive)", requests_session_post, False),
         ("httpx.Client().post (keep-alive)", httpx_client_post, False),
+        ("httpx2.Client().post (keep-alive)", httpx2_client_post, False),
+        ("urllib3.PoolManager().request (keep-alive)", urllib3_pool_post, False),
+        ("aiohttp.ClientSession().post (keep-alive)", aiohttp_session_post, False),
     ]
 
     def close() -> None:
-        for c in list(openai_clients.values()) + list(sessions.values()) + list(httpx_clients.values()):
-            c.close()
+        for c in list(openai_clients.values()) + list(sessions.values()) + list(httpx_clients.values()) + list(pools.values()):
+            c.clear() if isinstance(c, urllib3.PoolManager) else c.close()
+        for patched, loop in loops.items():
+            if patched in aiohttp_sessions:
+                loop.run_until_complete(aiohttp_sessions[patched].close())
+            loop.close()
 
     return cases, close
 
@@ -457,6 +516,7 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=None, help="seconds per (d)/(e) scenario (default 10, quick 2)")
     parser.add_argument("--json", default=os.path.join(RESULTS, "runtime.json"), help="where to write results (default: %(default)s)")
     parser.add_argument("--only", default="def", help="subset of d, e, f (default: def)")
+    parser.add_argument("--cases", default="", help="(e): only the cases whose name contains one of these comma-separated texts (e.g. keep-alive,openai)")
     parser.add_argument("--fail-on-goal", action="store_true", help="exit 2 when a goal fails (wall or CPU)")
     parser.add_argument("--standin-as-shipped", action="store_true",
                         help="keep Nagle's algorithm on the stand-in's sockets (keep-alive requests then take ~40 ms each)")
@@ -482,6 +542,8 @@ def main() -> int:
             cases, close = make_request_cases(standin)
             try:
                 for name, run_block, primary in cases:
+                    if not any(part in name for part in args.cases.split(",")):
+                        continue
                     log(f"[runtime] (e) {name}: {blocks} blocks per side ({perf() - started:.0f}s)")
                     n = calibrate(sides, run_block, budget if primary else budget / 2, blocks)
                     r = alternate(sides, blocks, n, run_block, warmup=3)
@@ -502,9 +564,9 @@ def main() -> int:
     print(f"dashscope-private run-time benchmark (python {sys.version.split()[0]}, openai {openai.__version__}, "
           f"wrapt {versions()['wrapt']}, {os.cpu_count()} cpus); medians over {blocks} alternating blocks per side")
     print("wall = perf_counter, cpu = process_time (all threads, incl. the in-process stand-in); "
-          "cpu IQR = 25-75% of per-block-pair cpu ratios; +calls = extra Python/builtin calls per operation (cProfile count)")
+          "cpu IQR = 25-75% of per-block-pair cpu ratios; min w/c = fastest plugin block / fastest baseline block, wall and cpu; thread, min = the calling thread's cpu (thread_time: the client's own work, without the stand-in's threads), median and min ratio; +calls = extra Python/builtin calls per operation (cProfile count)")
     header = (f"{'case':<54} {'base wall':>10} {'plug wall':>10} {'ratio':>6} {'base cpu':>10} {'plug cpu':>10} "
-              f"{'ratio':>6} {'cpu IQR':>13} {'+calls':>7} {'goal':>6}  verdict wall/cpu")
+              f"{'ratio':>6} {'cpu IQR':>13} {'min w/c':>11} {'thread':>6} {'min':>5} {'+calls':>7} {'goal':>6}  verdict wall/cpu")
     print(header)
     print("-" * len(header))
 
@@ -517,9 +579,11 @@ def main() -> int:
         verdict = f"{'PASS' if wall_pass else 'FAIL'}/{'PASS' if cpu_pass else 'FAIL'}" + ("" if primary else " (info)")
         c = r["cpu"]
         added = r["calls_per_op"]["plugin"] - r["calls_per_op"]["baseline"]
+        t = r.get("thread_cpu")
+        thread = f"{t['ratio']:>5.3f}x {t['min_ratio']:>5.3f}" if t else f"{'':>6} {'':>5}"
         print(f"{label:<54} {r['baseline']['median'] * 1e6:>8.1f}us {r['plugin']['median'] * 1e6:>8.1f}us {r['ratio']:>5.3f}x "
               f"{c['baseline']['median'] * 1e6:>8.1f}us {c['plugin']['median'] * 1e6:>8.1f}us {c['ratio']:>5.3f}x "
-              f"{c['paired_ratio']['p25']:>6.3f}-{c['paired_ratio']['p75']:<6.3f} {added:>+7.0f} {'<=' + format(goal, '.2f'):>6}  {verdict}")
+              f"{c['paired_ratio']['p25']:>6.3f}-{c['paired_ratio']['p75']:<6.3f} {r['min_ratio']:>5.3f}/{c['min_ratio']:<5.3f} {thread} {added:>+7.0f} {'<=' + format(goal, '.2f'):>6}  {verdict}")
 
     if results["d"]:
         ratio_row("(d) openai.OpenAI(base_url=<public>) construction", results["d"], GOAL_D)

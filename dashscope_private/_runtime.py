@@ -23,7 +23,7 @@ from .config import (
     parse_hosts,
 )
 from .errors import ConfigError, IntegrationError
-from .routing import Router, normalize_host
+from .routing import Router, format_netloc
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,6 +44,7 @@ __all__ = [
     "route_target",
     "endpoint_host",
     "installed_integrations",
+    "integration_failures",
 ]
 
 #: integration name (also its library's distribution name) -> (module it patches, our module implementing it)
@@ -57,6 +58,8 @@ OVERRIDE_NAMES = {name[len("DASHSCOPE_PRIVATE_") :].lower(): name for name in VA
 _lock = _boot.activation_lock  # one lock with start-up and the os.environ watcher
 _router: Optional[Router] = None
 _installed: Dict[str, ModuleType] = {}
+#: integration name -> {"target": module it could not patch, "error": "Type: message"}; read by doctor's child check
+_failures: Dict[str, Dict[str, str]] = {}
 _saved_environ: Dict[str, Optional[str]] = {}
 
 
@@ -96,11 +99,11 @@ def route_target(scheme: str, host: str, warn: bool = True) -> Target | None:
     router = _router
     if router is None or not host:
         return None
-    target = router.target(scheme, normalize_host(host), warn)
+    target = router.target_for(scheme, host, warn)
     if target is not None and _log._level is not None and _log._level <= 10:
         new_scheme, new_host, port = target
-        netloc = f"[{new_host}]" if ":" in new_host else new_host
-        _log.once("debug", ("rewrite", scheme, host, target), "redirecting %s://%s -> %s://%s%s", scheme, host, new_scheme, netloc, f":{port}" if port else "")
+        netloc = format_netloc(new_host, port or None)
+        _log.once("debug", ("rewrite", scheme, host, target), "redirecting %s://%s -> %s://%s", scheme, host, new_scheme, netloc)
     return target
 
 
@@ -158,6 +161,11 @@ def install_for_module(module_name: str) -> None:
 def installed_integrations() -> tuple:
     """Names of the integrations currently patched into their libraries."""
     return tuple(_installed)
+
+
+def integration_failures() -> Dict[str, Dict[str, str]]:
+    """What could not be patched since activation, per integration: data, so no caller parses log wording."""
+    return {name: dict(failure) for name, failure in _failures.items()}
 
 
 def activate(endpoint: str | None = None, **overrides: Any) -> None:
@@ -242,6 +250,7 @@ def deactivate(forget: bool = True) -> None:
         finder.clear()
         for name in list(_installed):
             _uninstall(name)
+        _failures.clear()
         if "dashscope_private._egress_guard" in sys.modules:
             sys.modules["dashscope_private._egress_guard"].uninstall()
         with _boot.own_writes():
@@ -337,6 +346,7 @@ def on_import(integration: str, module_name: str, callback) -> None:  # type: ig
 
 
 def _report_failure(name: str, target: str, exc: BaseException) -> None:
+    _failures.setdefault(name, {"target": target, "error": f"{type(exc).__name__}: {exc}"})
     message = f"dashscope-private could not patch {target} ({type(exc).__name__}: {exc})"
     if _router is not None and _router.config is not None and _router.config.strict:
         raise IntegrationError(

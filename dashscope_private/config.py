@@ -100,6 +100,16 @@ BASE_PATHS = (
 _WS_SCHEMES = {"ws": "http", "wss": "https"}
 
 _PRIVATELINK_SUFFIX = ".privatelink.aliyuncs.com"
+
+
+def format_netloc(host: str, port: object = None, default_port: object = None) -> str:
+    """``host[:port]`` as in a URL or ``Host`` header: IPv6 bracketed, a default port left out.
+
+    The package's one netloc formatter (``routing`` exports it); it lives here because
+    ``Endpoint`` needs it and this module is loaded at start-up, ``routing`` is not.
+    """
+    netloc = f"[{host}]" if ":" in host else host
+    return netloc if port is None or port == default_port else f"{netloc}:{port}"
 _REGION_DEFAULT_HOST = {
     "cn-beijing": "dashscope.aliyuncs.com",
     "cn-shanghai-finance-1": "dashscope.aliyuncs.com",
@@ -153,8 +163,7 @@ class Endpoint(_Frozen):
     @property
     def netloc(self) -> str:
         """``host[:port]`` as it appears in a URL (IPv6 literals in brackets)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return host if self.port is None else f"{host}:{self.port}"
+        return format_netloc(self.host, self.port)
 
     @property
     def is_privatelink_domain(self) -> bool:

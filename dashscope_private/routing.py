@@ -1,16 +1,20 @@
 """The pure routing decision: should this URL go private, and to what exactly?
 
-No I/O and no imports beyond builtins. Hosts are compared exactly (after
-lower-casing and dropping one trailing dot), never by substring, so
-``dashscope.aliyuncs.com.evil.example`` and ``xdashscope.aliyuncs.com`` are
-left alone. Only scheme, host and port change; userinfo, path, query and
-fragment are kept byte for byte.
+No I/O and no imports beyond builtins (and the package's ``config``/``errors``).
+Hosts are compared exactly (after lower-casing and dropping one trailing dot),
+never by substring, so ``dashscope.aliyuncs.com.evil.example`` and
+``xdashscope.aliyuncs.com`` are left alone. Only scheme, host and port change;
+userinfo, path, query and fragment are kept byte for byte.
+
+This module is also the package's one URL vocabulary: :class:`SplitURL`,
+:func:`format_netloc`, :data:`DEFAULT_PORTS` and :meth:`Router.is_endpoint`,
+which every integration uses through ``integrations._urls``.
 """
 
 from __future__ import annotations
 
-from .config import PUBLIC_MODEL_STUDIO_HOSTS, Config, HostSet, parse_hosts
-from .errors import ConfigError, PublicEgressBlocked
+from .config import PUBLIC_MODEL_STUDIO_HOSTS, Config, HostSet, format_netloc, parse_hosts
+from .errors import ConfigError, DashscopePrivateError, PublicEgressBlocked
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -18,18 +22,33 @@ if TYPE_CHECKING:  # pragma: no cover
 
     Target = Tuple[str, str, Optional[int]]
 
-__all__ = ["Router", "split_url", "normalize_host", "PASS", "REDIRECT", "WARN", "OSS_INTERNAL"]
+__all__ = [
+    "Router",
+    "SplitURL",
+    "split_url",
+    "normalize_host",
+    "format_netloc",
+    "DEFAULT_PORTS",
+    "ANY_PORT",
+    "PASS",
+    "REDIRECT",
+    "WARN",
+    "OSS_INTERNAL",
+]
 
 PASS = 0
 REDIRECT = 1
 WARN = 2
 OSS_INTERNAL = 3
 
-_URL_SCHEMES = ("http", "https", "ws", "wss")
+#: The schemes we route, and their default ports: the one scheme and default-port rule.
+DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 _SECURE = ("https", "wss")
 _WEBSOCKET = ("ws", "wss")
 _OSS_SUFFIX = ".aliyuncs.com"
-_CACHE_LIMIT = 4096
+_CACHE_LIMIT = 4096  # hosts; URL memos hold 512 (a signed OSS URL can be a kilobyte)
+#: ``Router.is_endpoint(host, port=ANY_PORT)``: the host alone decides (proxy choices).
+ANY_PORT = -1
 
 _PUBLIC_HOSTS = parse_hosts(",".join(PUBLIC_MODEL_STUDIO_HOSTS), "PUBLIC_MODEL_STUDIO_HOSTS")
 
@@ -43,18 +62,42 @@ def normalize_host(host: str) -> str:
     return host.lower()
 
 
-def split_url(url: str) -> tuple | None:
-    """Split ``url`` into ``(scheme, userinfo, host, port_text, authority_end)``.
+class SplitURL(tuple):
+    """``(scheme, userinfo, host, port_text, authority_end)``: a tuple (``parts[2]`` works) with names.
 
-    Returns ``None`` for anything that is not an absolute http(s)/ws(s) URL with
-    an unambiguous authority; callers then leave the URL alone and the
-    transport-level hooks, which see the HTTP library's own parse, decide.
+    A tuple subclass, not a ``NamedTuple`` (no ``typing`` import) nor a ``__slots__`` class (slower to build).
     """
+
+    __slots__ = ()
+
+    @property
+    def scheme(self) -> str:
+        return self[0]  # type: ignore[no-any-return]
+
+    @property
+    def host(self) -> str:
+        return self[2]  # type: ignore[no-any-return]
+
+    @property
+    def port(self) -> str | None:
+        return self[3]  # type: ignore[no-any-return]
+
+    def port_number(self) -> int | None:
+        """The port as an int, ``None`` when absent; ``-1`` when it is not a plain decimal number."""
+        text = self[3]
+        if not text:
+            return None
+        return int(text) if text.isascii() and text.isdigit() else -1
+
+
+def split_url(url: str) -> SplitURL | None:
+    """``url`` as a :class:`SplitURL`, or ``None`` unless it is an absolute http(s)/ws(s) URL with an
+    unambiguous authority: callers then leave it alone and the transport hooks, seeing the library's parse, decide."""
     sep = url.find("://")
     if sep <= 0:
         return None
     scheme = url[:sep].lower()
-    if scheme not in _URL_SCHEMES:
+    if scheme not in DEFAULT_PORTS:
         return None
     start = sep + 3
     end = len(url)
@@ -79,7 +122,7 @@ def split_url(url: str) -> tuple | None:
     else:
         host, colon, port_text = hostport.partition(":")
         port = port_text if colon else None
-    return scheme, userinfo, normalize_host(host), port, end
+    return SplitURL((scheme, userinfo, normalize_host(host), port, end))
 
 
 class Router:
@@ -101,15 +144,14 @@ class Router:
         self.config = config
         self.error = error
         self._on_warn = on_warn
-        self._cache: dict = {}
-        if config is not None:
-            self._redirect = config.hosts
-            self._allow = config.allow
-            self._endpoint_host = config.endpoint.host
-        else:
-            self._redirect = HostSet()
-            self._allow = HostSet()
-            self._endpoint_host = ""
+        self._cache: dict = {}  # normalized host -> action
+        self._rewritten: dict = {}  # URL -> its rewrite ("" when it passes unchanged); never a warned URL
+        self._endpoint_urls: dict = {}  # URL naming the endpoint host -> (host matches, host and port match)
+        self._host_headers: dict = {}  # Host header value -> names a redirected host
+        self._redirect = config.hosts if config is not None else HostSet()
+        self._allow = config.allow if config is not None else HostSet()
+        self._endpoint_host = config.endpoint.host if config is not None else ""
+        self._endpoint_port = config.endpoint.port if config is not None else None
         self._tokens = self._prefilter_tokens()
 
     def _prefilter_tokens(self) -> tuple:
@@ -147,9 +189,7 @@ class Router:
             action = self._cache[host]
         except KeyError:
             action = self._classify(host)
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[host] = action
+            self._remember(self._cache, host, action, _CACHE_LIMIT)
         if action >= 0:
             return action
         raise self._blocked_error(host)
@@ -211,7 +251,7 @@ class Router:
         elif endpoint.is_privatelink_domain:
             secure = False
         else:
-            secure = scheme in _SECURE
+            secure = scheme in _SECURE  # https, wss
         if scheme in _WEBSOCKET:
             return "wss" if secure else "ws"
         return "https" if secure else "http"
@@ -219,10 +259,8 @@ class Router:
     def target(self, scheme: str, host: str, warn: bool = True) -> Target | None:
         """Where a request for ``scheme://host`` should go: ``(scheme, host, port)`` or ``None`` to leave it.
 
-        ``host`` must already be normalized (see :func:`normalize_host`). The
-        returned port is ``None`` when the default port of the scheme applies.
-        ``warn=False`` is for reads that send nothing (a setting shown to the
-        user): they must not use up the once-per-host warning.
+        ``host`` must be normalized (:func:`normalize_host`); the port is ``None`` for the scheme's default.
+        ``warn=False`` is for reads that send nothing: they must not use up the once-per-host warning.
         """
         action = self.decide(host)
         if action == PASS:
@@ -237,6 +275,13 @@ class Router:
             self._on_warn(host, "public")
         return None
 
+    def target_for(self, scheme: str, host: str, warn: bool = True) -> Target | None:
+        """:meth:`target` for a host as a library gives it (any case, brackets, one trailing dot); a host
+        decided to pass is one lookup (keys are normalized: only a normalized host hits), e.g. the endpoint."""
+        if self._cache.get(host) == PASS:
+            return None
+        return self.target(scheme, normalize_host(host), warn)
+
     def might_match(self, url: str) -> bool:
         """Cheap pre-filter: ``False`` means no host in ``url`` can need any action."""
         low = url.lower()
@@ -246,11 +291,20 @@ class Router:
         return False
 
     def rewrite(self, url: str, warn: bool = True) -> str:
-        """Return ``url`` pointed at the private endpoint, or unchanged when it is not ours to touch."""
+        """Return ``url`` pointed at the private endpoint, or unchanged when it is not ours to touch.
+
+        A URL seen before is one dict lookup (a keep-alive client sends the same URL
+        again and again); a URL whose host warns or is blocked is never remembered,
+        so the warning and the error happen on every request as before.
+        """
         if not self.might_match(url):
             return url
+        known = self._rewritten.get(url)
+        if known is not None:
+            return known or url
         parts = split_url(url)
         if parts is None:
+            self._remember(self._rewritten, url, "")
             return url
         scheme, userinfo, host, _port, end = parts
         try:
@@ -259,11 +313,84 @@ class Router:
             exc.url = url
             raise
         if found is None:
+            if self._cache.get(host) == PASS:
+                self._remember(self._rewritten, url, "")
             return url
         new_scheme, new_host, new_port = found
-        netloc = f"[{new_host}]" if ":" in new_host else new_host
-        if new_port is not None:
-            netloc = f"{netloc}:{new_port}"
+        netloc = format_netloc(new_host, new_port)
         if userinfo is not None:
             netloc = f"{userinfo}@{netloc}"
-        return f"{new_scheme}://{netloc}{url[end:]}"
+        new = f"{new_scheme}://{netloc}{url[end:]}"
+        self._remember(self._rewritten, url, new)
+        return new
+
+    @staticmethod
+    def _remember(memo: dict, key: str, value: object, limit: int = 512) -> None:
+        if len(memo) >= limit:
+            memo.clear()
+        memo[key] = value
+
+    # ------------------------------------------------------------------ the endpoint
+
+    def is_endpoint(self, host: object, port: object = ANY_PORT, default_port: object = None) -> bool:
+        """True when ``host`` (str or bytes, any case, one trailing dot, brackets) is the endpoint's.
+
+        ``port=ANY_PORT`` (proxy decisions) checks the host alone; otherwise ``port`` (``None``:
+        ``default_port``) must be the endpoint's (its ``default_port`` when it names none).
+        Never raises: anything it does not understand is not the endpoint.
+        """
+        endpoint = self._endpoint_host
+        if not endpoint or not host:
+            return False
+        if not isinstance(host, str):
+            if not isinstance(host, (bytes, bytearray)):
+                return False
+            try:
+                host = bytes(host).decode("ascii")
+            except UnicodeDecodeError:
+                return False
+        if host.startswith("["):  # type: ignore[union-attr]
+            if not host.endswith("]"):  # type: ignore[union-attr]
+                return False
+            host = host[1:-1]  # type: ignore[index]
+        if not (len(host) - len(endpoint) <= 1 and host.lower().rstrip(".") == endpoint):  # type: ignore[union-attr,arg-type]
+            return False
+        if port == ANY_PORT:
+            return True
+        wanted = self._endpoint_port
+        port = port or default_port
+        return port is not None and port == (default_port if wanted is None else wanted)
+
+    def url_is_endpoint(self, url: str, any_port: bool = False) -> bool:
+        """True when the string ``url`` is addressed to the endpoint (``any_port``: its host, on any port).
+
+        A substring test first, so other URLs cost one ``in``; an endpoint URL seen
+        before is one dict lookup.
+        """
+        endpoint = self._endpoint_host
+        if not endpoint or (endpoint not in url and endpoint not in url.lower()):
+            return False
+        seen = self._endpoint_urls.get(url)
+        if seen is None:
+            parts = split_url(url)
+            if parts is None or not self.is_endpoint(parts[2]):
+                seen = (False, False)
+            else:
+                port = parts.port_number()
+                seen = (True, port != -1 and self.is_endpoint(parts[2], port, DEFAULT_PORTS[parts[0]]))
+            self._remember(self._endpoint_urls, url, seen)
+        return seen[1 - any_port]
+
+    def names_redirected(self, host_header: str) -> bool:
+        """True when a ``Host`` header value (``host[:port]``) names a redirected host (never warns or raises)."""
+        if not self.might_match(host_header):
+            return False
+        known = self._host_headers.get(host_header)
+        if known is None:
+            parts = split_url("http://" + host_header.strip())
+            try:
+                known = parts is not None and bool(parts[2]) and self.decide(parts[2]) in (REDIRECT, OSS_INTERNAL)
+            except DashscopePrivateError:
+                known = False
+            self._remember(self._host_headers, host_header, known)
+        return known

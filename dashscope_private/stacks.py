@@ -51,6 +51,11 @@ STACKS: Dict[str, tuple] = {
     "curl-cffi": (NOT_COVERED, None, "libcurl resolves names and connects in C"),
     "grpcio": (NOT_COVERED, None, "gRPC's C core resolves names itself"),
     "uvloop": (NOT_COVERED, None, "its event loop resolves in C: asyncio lookups bypass the net (the stacks above still redirect)"),
+    # Not HTTP stacks, but ways around strict mode's net (README, "What is not covered").
+    "pysocks": (NOT_COVERED, None, "a SOCKS proxy resolves the name itself: the net sees only the proxy's address"),
+    "dnspython": (NOT_COVERED, None, "speaks DNS itself: a plain-HTTP connection to the IP it returns is not seen (TLS is, by server name)"),
+    "aiodns": (NOT_COVERED, None, "c-ares resolves in C: a plain-HTTP connection to the IP it returns is not seen (TLS is, by server name)"),
+    "pycares": (NOT_COVERED, None, "c-ares resolves in C: a plain-HTTP connection to the IP it returns is not seen (TLS is, by server name)"),
 }
 
 #: Always present: the standard library.

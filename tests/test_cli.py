@@ -137,3 +137,12 @@ def test_installed_stacks_classifies_c_resolvers():
     assert rows["grpcio"]["coverage"] == "not covered"
     assert rows["tornado"]["coverage"] == "strict-only"
     assert "unrelated" not in rows
+
+
+def test_installed_stacks_names_what_strict_modes_net_cannot_see():
+    """README's "What is not covered": a SOCKS client and DNS clients that bypass socket's resolver."""
+    from dashscope_private.stacks import installed_stacks
+
+    rows = {row["name"]: row for row in installed_stacks([("PySocks", "1.7.1"), ("dnspython", "2.6"), ("aiodns", "3.2")])}
+    assert rows["pysocks"]["coverage"] == "not covered" and "proxy" in rows["pysocks"]["note"]
+    assert rows["dnspython"]["coverage"] == rows["aiodns"]["coverage"] == "not covered"

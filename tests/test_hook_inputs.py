@@ -79,9 +79,9 @@ def _only_ours(call, *args):
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=odd_values)
 def test_helpers_never_raise_anything_but_ours(active, value):
-    for helper in (_urls.rewrite_str, _urls.rewrite_setting, _urls.names_redirected_host, _urls.is_endpoint_host, _urls.url_is_for_endpoint, _egress_guard.check_host):
+    for helper in (_urls.route_url, _urls.rewrite_setting, _urls.names_redirected_host, _urls.is_endpoint, _urls.url_is_for_endpoint, _egress_guard.check_host):
         result = _only_ours(helper, value)
-        if helper in (_urls.rewrite_str, _urls.rewrite_setting) and not isinstance(value, str):
+        if helper in (_urls.route_url, _urls.rewrite_setting) and not isinstance(value, str):
             assert result is value or result is None
     assert _only_ours(_urls.rewrite_httpx_url, value) is value or isinstance(value, str)
 

@@ -262,3 +262,64 @@ def test_reads_that_send_nothing_do_not_use_up_the_warning():
     assert warned == []
     r.rewrite("https://dashscope-intl.aliyuncs.com/x")
     assert warned == ["dashscope-intl.aliyuncs.com"]
+
+
+def test_a_url_seen_before_is_decided_the_same_way_and_warnings_and_blocks_are_never_remembered():
+    warned = []
+    r = Router(load({ENDPOINT: EP}), on_warn=lambda host, kind: warned.append(host))
+    url = "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions"
+    first = r.rewrite(url)
+    assert r.rewrite(url) == first == f"http://{EP}/compatible-mode/v1/chat/completions"
+    other = "https://oss.aliyuncs.com/x"  # passes the pre-filter, not ours
+    assert r.rewrite(other) is other and r.rewrite(other) is other
+    public = "https://dashscope-intl.aliyuncs.com/x"
+    for _ in range(3):
+        assert r.rewrite(public) is public
+    assert warned == ["dashscope-intl.aliyuncs.com"] * 3  # the caller's log says it once; the router asks every time
+    strict = router(strict="1")
+    for _ in range(2):
+        with pytest.raises(PublicEgressBlocked):
+            strict.rewrite(public)
+
+
+def test_split_url_names_its_parts_and_stays_a_tuple():
+    parts = split_url("wss://u@[::1]:8443/x?q")
+    assert parts == ("wss", "u", "::1", "8443", len("wss://u@[::1]:8443"))
+    assert (parts.scheme, parts.host, parts.port, parts.port_number()) == ("wss", "::1", "8443", 8443)
+    assert parts[2] == "::1" and isinstance(parts, tuple)
+    assert split_url("http://h:x/").port_number() == -1 and split_url("http://h/").port_number() is None
+
+
+def test_one_netloc_formatter():
+    from dashscope_private.routing import format_netloc
+
+    assert format_netloc("::1", 8080) == "[::1]:8080"
+    assert format_netloc("h.example", 443, 443) == "h.example"
+    assert format_netloc("h.example") == "h.example"
+    assert parse_endpoint("http://[::1]:9000").netloc == "[::1]:9000"
+
+
+def test_the_one_endpoint_predicate():
+    from dashscope_private.routing import ANY_PORT, DEFAULT_PORTS
+
+    r = router()
+    for host in (EP, EP.upper(), EP + ".", EP.encode(), bytearray(EP.encode())):
+        assert r.is_endpoint(host) and r.is_endpoint(host, ANY_PORT)
+    for host in (EP + "..", "x" + EP, EP + ".evil.example", None, 3, b"\xff", "", f"[{EP}"):
+        assert not r.is_endpoint(host)
+    assert r.is_endpoint(EP, None, DEFAULT_PORTS["http"]) and r.is_endpoint(EP, 80, 80)
+    assert not r.is_endpoint(EP, 8080, 80) and not r.is_endpoint(EP, None, None)
+    assert r.url_is_endpoint(f"http://{EP}/x") and not r.url_is_endpoint(f"http://{EP}:8080/x")
+    assert r.url_is_endpoint(f"http://{EP}:8080/x", any_port=True) and not r.url_is_endpoint(f"http://{EP}:x/", any_port=False)
+    assert not r.url_is_endpoint(f"http://{EP}.evil.example/x", any_port=True)
+    v6 = router("http://[::1]:9000")
+    assert v6.is_endpoint("[::1]", 9000, 80) and v6.url_is_endpoint("http://[::1]:9000/") and not v6.url_is_endpoint("http://[::1]/")
+    failing = Router.failing(ConfigError(ENDPOINT, "bad"))
+    assert not failing.is_endpoint(EP) and not failing.url_is_endpoint(f"http://{EP}/")
+
+
+def test_host_headers_naming_a_redirected_host():
+    r = router(strict="1")
+    assert r.names_redirected("dashscope.aliyuncs.com") and r.names_redirected("DashScope.aliyuncs.com:443 ")
+    assert not r.names_redirected(EP) and not r.names_redirected("api.openai.com")
+    assert not r.names_redirected("dashscope-intl.aliyuncs.com")  # blocked in strict mode: a read never raises

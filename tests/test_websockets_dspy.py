@@ -206,10 +206,10 @@ def test_websockets_hooks_pass_odd_input_through(private, value):
 
 
 @pytest.fixture
-def dspy_reply(monkeypatch):
+def dspy_reply(standin, monkeypatch):
     """DSPy, and the stand-in answering in the format DSPy's ChatAdapter parses."""
     pytest.importorskip("dspy")
-    monkeypatch.setattr(standin_module, "REPLY_TEXT", DSPY_REPLY)
+    monkeypatch.setattr(standin, "reply_text", DSPY_REPLY)
 
 
 def _predict(api_base: str, mode: str = "sync") -> str:

@@ -28,7 +28,7 @@ import inspect
 import threading
 
 from .._patching import _ORIGINAL, Patcher
-from ._urls import is_endpoint_address, is_endpoint_host, names_redirected_host, note_proxy_dropped, rewrite_httpx_url, rewrite_setting, rewrite_str
+from ._urls import DEFAULT_PORTS, is_endpoint, names_redirected_host, note_proxy_dropped, rewrite_httpx_url, rewrite_method_argument, rewrite_setting, route_url
 
 __all__ = ["HttpxFamily"]
 
@@ -82,7 +82,7 @@ def _make_handle_request(base):  # type: ignore[no-untyped-def]
 
     def make(original):  # type: ignore[no-untyped-def]
         def handle_request(self, request):  # type: ignore[no-untyped-def]
-            if _DIRECT_SPEC in self.__dict__ and is_endpoint_host(getattr(getattr(request, "url", None), "host", None)):
+            if _DIRECT_SPEC in self.__dict__ and is_endpoint(getattr(getattr(request, "url", None), "host", None)):
                 note_proxy_dropped(base.__module__.partition(".")[0])
                 init = vars(base)["__init__"]
                 return original(_direct_twin(self, base, getattr(init, _ORIGINAL, init)), request)
@@ -135,7 +135,7 @@ class HttpxFamily:
         def make_request_init(original):  # type: ignore[no-untyped-def]
             def __init__(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def]
                 if isinstance(url, str):
-                    new = rewrite_str(url)
+                    new = route_url(url)
                 elif isinstance(url, url_type):
                     new = rewrite_httpx_url(url)
                 else:
@@ -146,7 +146,7 @@ class HttpxFamily:
                 # must follow, as SNI does. Any other Host header is left byte for byte.
                 # Without headers httpx derives Host from the URL, so skip the check.
                 url_now = self.url
-                if kwargs.get("headers") is not None and is_endpoint_address(url_now.scheme, url_now.host, url_now.port):
+                if kwargs.get("headers") is not None and is_endpoint(url_now.host, url_now.port, DEFAULT_PORTS.get(url_now.scheme)):
                     host_header = self.headers.get("host")
                     if host_header is not None and names_redirected_host(host_header):
                         self.headers["Host"] = self.url.netloc.decode("ascii")
@@ -158,7 +158,7 @@ class HttpxFamily:
 
         def make_transport_for_url(original):  # type: ignore[no-untyped-def]
             def _transport_for_url(self, url):  # type: ignore[no-untyped-def]
-                if is_endpoint_host(getattr(url, "host", None)):
+                if is_endpoint(getattr(url, "host", None)):
                     return self._transport  # the endpoint is inside the VPC: never a proxy mount
                 return original(self, url)
 
@@ -181,6 +181,10 @@ class HttpxFamily:
         client_base = getattr(getattr(module, "_client", None), "BaseClient", None)
         if client_base is not None and hasattr(client_base, "_enforce_trailing_slash"):
             self._patcher.wrap(client_base, "_enforce_trailing_slash", store_base_url)
+        if client_base is not None and "_merge_url" in vars(client_base):
+            # A string URL is rewritten before the client parses it: rewriting the parsed
+            # ``URL`` in ``Request.__init__`` would parse it a second time (~300 calls).
+            self._patcher.replace(client_base, "_merge_url", rewrite_method_argument)
 
     def uninstall(self) -> list:
         return self._patcher.undo()

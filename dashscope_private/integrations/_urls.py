@@ -3,31 +3,32 @@
 Object URLs (httpx/httpx2 ``URL``, yarl ``URL``) already carry a parsed host,
 so the check is one normalized-host lookup; string URLs go through the
 router's substring pre-filter first. Either way the pass-through path for a
-non-DashScope URL allocates nothing.
+non-DashScope URL allocates nothing. The URL vocabulary itself (splitting,
+netlocs, default ports, the endpoint predicate) lives in ``routing``; this
+module adds only what needs the router in force or a library's URL type.
 """
 
 from __future__ import annotations
 
 from .. import _log
-from .._runtime import current, endpoint_host, route_target, route_url
+from .._runtime import current, route_target, route_url
 from ..errors import DashscopePrivateError
-from ..routing import split_url
+from ..routing import ANY_PORT, DEFAULT_PORTS
 
 __all__ = [
-    "rewrite_str",
+    "route_url",
     "rewrite_first_argument",
+    "rewrite_method_argument",
     "rewrite_httpx_url",
     "rewrite_yarl_url",
     "rewrite_setting",
     "names_redirected_host",
-    "is_endpoint_host",
+    "is_endpoint",
     "url_is_for_endpoint",
-    "url_is_for_endpoint_host",
-    "is_endpoint_address",
+    "ANY_PORT",
+    "DEFAULT_PORTS",
     "note_proxy_dropped",
 ]
-
-rewrite_str = route_url
 
 
 def rewrite_first_argument(original):  # type: ignore[no-untyped-def]
@@ -39,7 +40,20 @@ def rewrite_first_argument(original):  # type: ignore[no-untyped-def]
     """
 
     def rewriting(url, *args, **kwargs):  # type: ignore[no-untyped-def]
-        return original(rewrite_str(url), *args, **kwargs)
+        return original(route_url(url), *args, **kwargs)
+
+    return rewriting
+
+
+def rewrite_method_argument(original):  # type: ignore[no-untyped-def]
+    """As :func:`rewrite_first_argument`, for a method ``original(self, url, ...)``.
+
+    requests' ``PreparedRequest.prepare_url``, urllib3's ``PoolManager.connection_from_url``,
+    httpx's ``BaseClient._merge_url``: a plain function, it runs for every request.
+    """
+
+    def rewriting(self, url, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return original(self, route_url(url), *args, **kwargs)
 
     return rewriting
 
@@ -75,7 +89,7 @@ def rewrite_setting(url):  # type: ignore[no-untyped-def]
     is made, in the transport integrations.
     """
     try:
-        return rewrite_str(url, warn=False) if isinstance(url, str) else rewrite_httpx_url(url, warn=False)
+        return route_url(url, warn=False) if isinstance(url, str) else rewrite_httpx_url(url, warn=False)
     except DashscopePrivateError:
         return url
 
@@ -87,78 +101,30 @@ def names_redirected_host(host_header: object) -> bool:
     not a ``str`` is not ours to judge.
     """
     router = current()
-    if router is None or not isinstance(host_header, str) or not router.might_match(host_header):
-        return False
-    parts = split_url("http://" + host_header.strip())
-    if parts is None:
-        return False
-    try:
-        return route_target("http", parts[2], warn=False) is not None
-    except DashscopePrivateError:
-        return False
+    return router is not None and isinstance(host_header, str) and router.names_redirected(host_header)
 
 
-def is_endpoint_host(host: object) -> bool:
-    """True when ``host`` (a str or bytes host name, any case, one trailing dot) is the endpoint's.
+def is_endpoint(host: object, port: object = ANY_PORT, default_port: object = None) -> bool:
+    """The one "is this the endpoint?" predicate (``Router.is_endpoint``) for the router in force.
 
-    Every integration whose library honours proxy settings uses this to send
-    endpoint traffic direct: the endpoint is inside the VPC, and activation
-    does not edit ``NO_PROXY`` (that would change how the program's own later
-    proxy settings behave). Never raises; anything it does not understand is
-    not the endpoint.
+    ``port=ANY_PORT``: the host alone, for proxy decisions. Every integration whose
+    library honours proxy settings uses that to send endpoint traffic direct: the
+    endpoint is inside the VPC, and activation does not edit ``NO_PROXY`` (that
+    would change how the program's own later proxy settings behave). Otherwise the
+    port too (``None``: ``default_port``, e.g. ``DEFAULT_PORTS.get(scheme)``).
+    Never raises.
     """
-    endpoint = endpoint_host()
-    if endpoint is None or not host:
-        return False
-    if isinstance(host, (bytes, bytearray)):
-        try:
-            host = bytes(host).decode("ascii")
-        except UnicodeDecodeError:
-            return False
-    if not isinstance(host, str):
-        return False
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return len(host) - len(endpoint) <= 1 and host.lower().rstrip(".") == endpoint
-
-
-_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
-
-
-def is_endpoint_address(scheme: object, host: object, port: object) -> bool:
-    """True when ``scheme://host:port`` (``port`` None for the scheme's default) is the endpoint."""
     router = current()
-    config = router.config if router is not None else None
-    if config is None or not is_endpoint_host(host) or scheme not in _DEFAULT_PORTS:
-        return False
-    default = _DEFAULT_PORTS[scheme]  # type: ignore[index]
-    return (port or default) == (config.endpoint.port or default)
+    return router is not None and router.is_endpoint(host, port, default_port)
 
 
-def url_is_for_endpoint_host(url: object) -> bool:
-    """True when the string URL ``url`` names the endpoint's host, on any port (cheap for other URLs).
+def url_is_for_endpoint(url: object, any_port: bool = False) -> bool:
+    """True when the string ``url`` is addressed to the endpoint (``any_port``: its host on any port).
 
-    For proxy decisions: nothing addressed to the endpoint host goes through a proxy.
+    Cheap for other URLs (one substring test); anything not a string is not the endpoint.
     """
-    host = endpoint_host()
-    if host is None or not isinstance(url, str) or (host not in url and host not in url.lower()):
-        return False
-    parts = split_url(url)
-    return parts is not None and is_endpoint_host(parts[2])
-
-
-def url_is_for_endpoint(url: object) -> bool:
-    """True when the string URL ``url`` is addressed to the endpoint, host and port (cheap for other URLs)."""
-    host = endpoint_host()
-    if host is None or not isinstance(url, str) or (host not in url and host not in url.lower()):
-        return False
-    parts = split_url(url)
-    if parts is None:
-        return False
-    port_text = parts[3]
-    if port_text and not (port_text.isascii() and port_text.isdigit()):
-        return False
-    return is_endpoint_address(parts[0], parts[2], int(port_text) if port_text else None)
+    router = current()
+    return router is not None and isinstance(url, str) and router.url_is_endpoint(url, any_port)
 
 
 def note_proxy_dropped(library: str) -> None:

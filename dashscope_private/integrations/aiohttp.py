@@ -17,7 +17,7 @@ run for every request.
 from __future__ import annotations
 
 from .._patching import Patcher
-from ._urls import is_endpoint_host, note_proxy_dropped, rewrite_str, rewrite_yarl_url
+from ._urls import is_endpoint, note_proxy_dropped, rewrite_yarl_url, route_url
 
 __all__ = ["install", "uninstall"]
 
@@ -33,7 +33,7 @@ def _make_build_url(original):  # type: ignore[no-untyped-def]
 
 def _make_request(original):  # type: ignore[no-untyped-def]
     def _request(self, method, str_or_url, *args, **kwargs):  # type: ignore[no-untyped-def]
-        url = rewrite_str(str_or_url) if isinstance(str_or_url, str) else rewrite_yarl_url(str_or_url)
+        url = route_url(str_or_url) if isinstance(str_or_url, str) else rewrite_yarl_url(str_or_url)
         return original(self, method, url, *args, **kwargs)
 
     return _request
@@ -41,7 +41,7 @@ def _make_request(original):  # type: ignore[no-untyped-def]
 
 def _make_get_env_proxy_for_url(original):  # type: ignore[no-untyped-def]
     def get_env_proxy_for_url(url):  # type: ignore[no-untyped-def]
-        if is_endpoint_host(getattr(url, "host", None)):
+        if is_endpoint(getattr(url, "host", None)):
             raise LookupError("dashscope-private: the private endpoint is never proxied")
         return original(url)
 
@@ -50,7 +50,7 @@ def _make_get_env_proxy_for_url(original):  # type: ignore[no-untyped-def]
 
 def _make_update_proxy(original):  # type: ignore[no-untyped-def]
     def update_proxy(self, proxy, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if proxy is not None and is_endpoint_host(getattr(getattr(self, "url", None), "host", None)):
+        if proxy is not None and is_endpoint(getattr(getattr(self, "url", None), "host", None)):
             # The endpoint is inside the VPC: no proxy, and so no proxy auth or headers.
             note_proxy_dropped("aiohttp")
             return original(self, None, None, None)

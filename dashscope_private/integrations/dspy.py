@@ -29,7 +29,7 @@ from types import ModuleType
 
 from .._patching import Patcher
 from .._runtime import on_import
-from ._urls import is_endpoint_host, note_proxy_dropped, rewrite_first_argument
+from ._urls import is_endpoint, note_proxy_dropped, rewrite_first_argument
 
 __all__ = ["install", "uninstall"]
 
@@ -41,7 +41,7 @@ _patcher = Patcher("dspy")
 
 def _make_proxy_route_for(original):  # type: ignore[no-untyped-def]
     def proxy_route_for(parsed, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if not args and is_endpoint_host(getattr(parsed, "host", None)):
+        if not args and is_endpoint(getattr(parsed, "host", None)):
             if kwargs.get("proxy") is not None:
                 note_proxy_dropped("dspy")
             return None

@@ -15,25 +15,18 @@ for every request of the program.
 from __future__ import annotations
 
 from .._patching import Patcher
-from ._urls import names_redirected_host, rewrite_str, url_is_for_endpoint
+from ._urls import names_redirected_host, rewrite_method_argument, route_url, url_is_for_endpoint
 
 __all__ = ["install", "uninstall"]
 
 _patcher = Patcher("requests")
 
 
-def _make_prepare_url(original):  # type: ignore[no-untyped-def]
-    def prepare_url(self, url, params):  # type: ignore[no-untyped-def]
-        return original(self, rewrite_str(url) if isinstance(url, str) else url, params)
-
-    return prepare_url
-
-
 def _make_send(original):  # type: ignore[no-untyped-def]
     def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
         url = getattr(request, "url", None)
         if isinstance(url, str):
-            new = rewrite_str(url)
+            new = route_url(url)
             if new is not url:
                 request.url = new
             if url_is_for_endpoint(new):
@@ -54,7 +47,7 @@ def install() -> None:
     import requests
     import requests.models
 
-    _patcher.replace(requests.models.PreparedRequest, "prepare_url", _make_prepare_url)
+    _patcher.replace(requests.models.PreparedRequest, "prepare_url", rewrite_method_argument)
     _patcher.replace(requests.Session, "send", _make_send)
 
 

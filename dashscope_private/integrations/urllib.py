@@ -50,8 +50,9 @@ from types import ModuleType
 
 from .. import _log
 from .._patching import Patcher
-from .._runtime import current, endpoint_host, on_import, route_target
-from ._urls import is_endpoint_host, names_redirected_host, rewrite_str
+from .._runtime import current, on_import, route_target
+from ..routing import format_netloc
+from ._urls import DEFAULT_PORTS, is_endpoint, names_redirected_host, route_url
 
 __all__ = ["install", "uninstall", "follow_host_header", "hostport_host"]
 
@@ -76,18 +77,9 @@ def hostport_host(hostport: str) -> str:
 
 def follow_host_header(value: object, netloc: str) -> object:
     """``netloc`` when ``value`` (a ``Host`` header) names a redirected public host, else ``value``."""
-    if isinstance(value, str) and names_redirected_host(value):
+    if isinstance(value, str) and value != netloc and names_redirected_host(value):
         return netloc
     return value
-
-
-def _is_endpoint_port(port: object, default_port: object) -> bool:
-    """True when ``port`` is the endpoint's (its default port when it names none); hosts checked apart."""
-    router = current()
-    if router is None or router.config is None:
-        return False
-    wanted = router.config.endpoint.port
-    return port == (default_port if wanted is None else wanted)
 
 
 # ------------------------------------------------------------------ urllib.request
@@ -114,14 +106,13 @@ def _fix_request_host_headers(req: object, rewritten: bool) -> None:
 def _names_endpoint(hostport: str, scheme: object) -> bool:
     """True when ``host[:port]`` of a ``scheme`` request is the endpoint's host and port."""
     host = hostport_host(hostport)
-    if not is_endpoint_host(host):
+    if not is_endpoint(host):
         return False
     rest = hostport[hostport.find("]") + 1 :] if hostport.startswith("[") else hostport[len(host) :]
     port: object = None
     if rest.startswith(":") and rest[1:].isdigit():
         port = int(rest[1:])
-    default_port = 443 if scheme == "https" else 80
-    return _is_endpoint_port(default_port if port is None else port, default_port)
+    return is_endpoint(host, port, DEFAULT_PORTS["https" if scheme == "https" else "http"])
 
 
 def _rewrite_request(req: object) -> None:
@@ -131,7 +122,7 @@ def _rewrite_request(req: object) -> None:
         return
     if not isinstance(url, str):
         return
-    new = rewrite_str(url)
+    new = route_url(url)
     if new is not url:
         try:
             req.full_url = new  # type: ignore[attr-defined]
@@ -145,11 +136,11 @@ def _make_open(original, request_type):  # type: ignore[no-untyped-def]
 
     def open(self, fullurl, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: A001
         if isinstance(fullurl, str):
-            new = rewrite_str(fullurl)
+            new = route_url(fullurl)
             # urllib strips "<URL:...>" and surrounding white space itself: look again at what it will use.
             if new is fullurl and fullurl and (fullurl[0] == "<" or fullurl[0] <= " " or fullurl[-1] <= " "):
                 cleaned = unwrap(fullurl)
-                redirected = rewrite_str(cleaned)
+                redirected = route_url(cleaned)
                 if redirected is not cleaned:
                     new = redirected
             fullurl = new
@@ -162,8 +153,7 @@ def _make_open(original, request_type):  # type: ignore[no-untyped-def]
 
 def _make_proxy_bypass(original):  # type: ignore[no-untyped-def]
     def proxy_bypass(host, *args, **kwargs):  # type: ignore[no-untyped-def]
-        endpoint = endpoint_host()
-        if endpoint is not None and isinstance(host, str) and endpoint in host.lower() and is_endpoint_host(hostport_host(host)):
+        if isinstance(host, str) and is_endpoint(hostport_host(host)):
             return True
         return original(host, *args, **kwargs)
 
@@ -209,13 +199,7 @@ def _make_putheader(conn: object, netloc: str):  # type: ignore[no-untyped-def]
 
 
 def _bind(conn: object, host: str, port: object) -> None:
-    default_port = getattr(conn, "default_port", None)
-    if ":" in host:
-        netloc = f"[{host}]"
-    else:
-        netloc = host
-    if port is not None and port != default_port:
-        netloc = f"{netloc}:{port}"
+    netloc = format_netloc(host, port, getattr(conn, "default_port", None))
     try:
         conn.__dict__[_BOUND] = netloc
         conn.putheader = _make_putheader(conn, netloc)  # type: ignore[attr-defined]
@@ -236,11 +220,9 @@ def _make_connection_init(original, https_type):  # type: ignore[no-untyped-def]
             scheme = "https" if secure else "http"
             target = route_target(scheme, host)  # strict mode / invalid configuration raise here
         if target is None:
-            endpoint = endpoint_host()
-            if endpoint is not None and endpoint in host.lower() and is_endpoint_host(host):
-                port = getattr(self, "port", None)
-                if _is_endpoint_port(port, getattr(self, "default_port", None)):
-                    _bind(self, host, port)
+            port = getattr(self, "port", None)
+            if is_endpoint(host, port, getattr(self, "default_port", None)):
+                _bind(self, host, port)
             return
         new_scheme, new_host, new_port = target
         if new_scheme != scheme:

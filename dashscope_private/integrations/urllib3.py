@@ -23,9 +23,8 @@ redirects (within that layer's limits on the scheme; see ``urllib``).
 from __future__ import annotations
 
 from .._patching import Patcher
-from .._runtime import endpoint_host
-from ..routing import split_url
-from ._urls import is_endpoint_host, names_redirected_host, rewrite_first_argument, rewrite_str
+from ..routing import format_netloc, split_url
+from ._urls import is_endpoint, names_redirected_host, rewrite_first_argument, rewrite_method_argument, route_url, url_is_for_endpoint
 
 __all__ = ["install", "uninstall"]
 
@@ -38,12 +37,7 @@ _NO_PROXY_POOL_KW = {"_proxy": None, "_proxy_headers": None, "_proxy_config": No
 def _netloc(url: str) -> str | None:
     """``host[:port]`` of an absolute URL, as it goes in a ``Host`` header."""
     parts = split_url(url)
-    if parts is None:
-        return None
-    _scheme, _userinfo, host, port, _end = parts
-    if ":" in host:
-        host = f"[{host}]"
-    return host if port is None else f"{host}:{port}"
+    return None if parts is None else format_netloc(parts.host, parts.port)
 
 
 def _follow_host(headers, url: str):  # type: ignore[no-untyped-def]
@@ -74,19 +68,10 @@ def _fix_kw_headers(manager, kw: dict, url: str) -> None:  # type: ignore[no-unt
             kw["headers"] = new
 
 
-def _bound_for_endpoint(url: str) -> bool:
-    """True when ``url``'s host is the endpoint's (a substring test first: cheap for other URLs)."""
-    endpoint = endpoint_host()
-    if endpoint is None or endpoint not in url.lower():
-        return False
-    parts = split_url(url)
-    return parts is not None and is_endpoint_host(parts[2])
-
-
 def _rewrite_urlopen_url(manager, url, kw):  # type: ignore[no-untyped-def]
     """``url`` pointed at the endpoint (a ``Host`` header in ``kw`` follows), or itself."""
     if isinstance(url, str):
-        new = rewrite_str(url)
+        new = route_url(url)
         if new is not url:
             _fix_kw_headers(manager, kw, new)
             return new
@@ -104,7 +89,7 @@ def _make_proxy_urlopen(original, plain_urlopen):  # type: ignore[no-untyped-def
     def urlopen(self, method, url, redirect=True, **kw):  # type: ignore[no-untyped-def]
         url = _rewrite_urlopen_url(self, url, kw)
         if isinstance(url, str):
-            if _bound_for_endpoint(url):
+            if url_is_for_endpoint(url, any_port=True):
                 # Direct: no proxy headers (Accept, Host for the proxy); the pool and the
                 # request form come from connection_from_host / _proxy_requires_url_absolute_form.
                 return plain_urlopen(self, method, url, redirect, **kw)
@@ -116,7 +101,7 @@ def _make_proxy_urlopen(original, plain_urlopen):  # type: ignore[no-untyped-def
 def _make_proxy_connection_from_host(plain_connection_from_host):  # type: ignore[no-untyped-def]
     def make(original):  # type: ignore[no-untyped-def]
         def connection_from_host(self, host, port=None, scheme="http", pool_kwargs=None):  # type: ignore[no-untyped-def]
-            if is_endpoint_host(host):
+            if is_endpoint(host):
                 direct = dict(pool_kwargs) if isinstance(pool_kwargs, dict) else {}
                 direct.update(_NO_PROXY_POOL_KW)
                 return plain_connection_from_host(self, host, port, scheme, pool_kwargs=direct)
@@ -129,18 +114,11 @@ def _make_proxy_connection_from_host(plain_connection_from_host):  # type: ignor
 
 def _make_requires_absolute_form(original):  # type: ignore[no-untyped-def]
     def _proxy_requires_url_absolute_form(self, parsed_url):  # type: ignore[no-untyped-def]
-        if is_endpoint_host(getattr(parsed_url, "host", None)):
+        if is_endpoint(getattr(parsed_url, "host", None)):
             return False
         return original(self, parsed_url)
 
     return _proxy_requires_url_absolute_form
-
-
-def _make_method_connection_from_url(original):  # type: ignore[no-untyped-def]
-    def connection_from_url(self, url, *args, **kwargs):  # type: ignore[no-untyped-def]
-        return original(self, rewrite_str(url) if isinstance(url, str) else url, *args, **kwargs)
-
-    return connection_from_url
 
 
 def install() -> None:
@@ -155,7 +133,7 @@ def install() -> None:
     plain_connection_from_host = pool_manager.connection_from_host
 
     _patcher.replace(pool_manager, "urlopen", _make_urlopen)
-    _patcher.replace(pool_manager, "connection_from_url", _make_method_connection_from_url)
+    _patcher.replace(pool_manager, "connection_from_url", rewrite_method_argument)
     _patcher.replace(proxy_manager, "urlopen", lambda original: _make_proxy_urlopen(original, plain_urlopen))
     _patcher.replace(proxy_manager, "connection_from_host", _make_proxy_connection_from_host(plain_connection_from_host))
     if hasattr(pool_manager, "_proxy_requires_url_absolute_form"):

@@ -15,7 +15,7 @@ URL sent to a plain ``ws://`` endpoint must not get the SSL dispatcher.
 from __future__ import annotations
 
 from .._patching import Patcher
-from ._urls import is_endpoint_host, note_proxy_dropped, rewrite_str, url_is_for_endpoint_host
+from ._urls import is_endpoint, note_proxy_dropped, route_url, url_is_for_endpoint
 
 __all__ = ["install", "uninstall"]
 
@@ -29,8 +29,8 @@ _PROXY_OPTIONS = ("http_proxy_host", "http_proxy_port", "http_proxy_auth", "http
 def _make_connect(original):  # type: ignore[no-untyped-def]
     def connect(self, url, **options):  # type: ignore[no-untyped-def]
         if isinstance(url, str):
-            url = rewrite_str(url)
-            if options.get("http_proxy_host") and url_is_for_endpoint_host(url):
+            url = route_url(url)
+            if options.get("http_proxy_host") and url_is_for_endpoint(url, any_port=True):
                 for name in _PROXY_OPTIONS:
                     options.pop(name, None)
                 note_proxy_dropped("websocket-client")
@@ -43,7 +43,7 @@ def _make_run_forever(original):  # type: ignore[no-untyped-def]
     def run_forever(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         url = getattr(self, "url", None)
         if isinstance(url, str):
-            self.url = rewrite_str(url)
+            self.url = route_url(url)
         return original(self, *args, **kwargs)
 
     return run_forever
@@ -51,7 +51,7 @@ def _make_run_forever(original):  # type: ignore[no-untyped-def]
 
 def _make_get_proxy_info(original):  # type: ignore[no-untyped-def]
     def get_proxy_info(hostname, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if is_endpoint_host(hostname):
+        if is_endpoint(hostname):
             return None, 0, None  # the private endpoint is never proxied
         return original(hostname, *args, **kwargs)
 

@@ -40,7 +40,7 @@ from types import FunctionType, ModuleType
 from .. import _log
 from .._patching import Patcher
 from .._runtime import on_import
-from ._urls import is_endpoint_host, note_proxy_dropped, rewrite_first_argument, rewrite_str, url_is_for_endpoint_host
+from ._urls import is_endpoint, note_proxy_dropped, rewrite_first_argument, route_url, url_is_for_endpoint
 
 __all__ = ["install", "uninstall"]
 
@@ -90,8 +90,8 @@ def _redirect(args: tuple, kwargs: dict) -> tuple:
     uri = args[0] if args else kwargs.get("uri")
     if not isinstance(uri, str):
         return args  # not a URI we understand: websockets decides what to do with it
-    new = rewrite_str(uri)
-    if kwargs and any(name[:5] == "proxy" for name in kwargs) and url_is_for_endpoint_host(new):
+    new = route_url(uri)
+    if kwargs and any(name[:5] == "proxy" for name in kwargs) and url_is_for_endpoint(new, any_port=True):
         _drop_proxy_arguments(kwargs)
     if new is uri:
         return args
@@ -120,7 +120,7 @@ def _make_connect_function(original):  # type: ignore[no-untyped-def]
 
 def _make_get_proxy(original):  # type: ignore[no-untyped-def]
     def get_proxy(uri, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if is_endpoint_host(getattr(uri, "host", None)):
+        if is_endpoint(getattr(uri, "host", None)):
             return None
         return original(uri, *args, **kwargs)
 
