@@ -105,6 +105,38 @@ def _nothing_escapes_and_state_is_reset():
     assert not escaped, f"non-loopback lookups or connections were attempted (refused by the test guard): {escaped}"
 
 
+# ------------------------------------------------------------------ zero-code: the wheel in fresh venvs
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> str:
+    """The wheel, built once per session; every zero-code test installs this one."""
+    import glob
+
+    from venvs import ROOT, tool
+
+    out = tmp_path_factory.mktemp("wheel")
+    tool("build", "-q", "--wheel", "-o", str(out), ROOT, timeout=300)
+    (path,) = glob.glob(str(out / "*.whl"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def user_venv(wheel, tmp_path_factory) -> str:
+    """A fresh venv with the wheel and the SDKs, as `pip install dashscope-private` would leave it."""
+    from venvs import sdk_pins, venv
+
+    return venv(str(tmp_path_factory.mktemp("venv") / "user"), [wheel, *sdk_pins()])
+
+
+@pytest.fixture(scope="session")
+def plain_venv(tmp_path_factory) -> str:
+    """A venv with the SDKs but without dashscope-private."""
+    from venvs import sdk_pins, venv
+
+    return venv(str(tmp_path_factory.mktemp("venv") / "plain"), [p for p in sdk_pins() if not p.startswith(("wrapt", "dspy"))])
+
+
 @pytest.fixture
 def standin():
     with StandIn() as server:

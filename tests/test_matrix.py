@@ -12,15 +12,13 @@ against the loopback stand-in, with the public URL in the code:
 ``internal.example``, so the endpoint goes direct only because we send it so.
 "direct": no proxy variable at all.
 
-The session prints the table; with ``STACK_MATRIX_JSON=path`` it
-also writes the results, from which ``tests/stacks/table.py`` generates the
-README's "What is covered" table.
+The module prints its table at the end. The README's "What is covered" table
+comes from the zero-code matrix (``test_zero_code_matrix.py``), which runs the
+same drivers as unchanged programs in fresh interpreters, with each import
+form first; this one is the quick, debuggable in-process check.
 """
 
 from __future__ import annotations
-
-import json
-import os
 
 import pytest
 
@@ -28,13 +26,8 @@ import dashscope_private
 from dashscope_private import PublicEgressBlocked
 
 import stacks
-
-PUBLIC = {"http": "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions", "ws": "wss://dashscope.aliyuncs.com/api-ws/v1/inference"}
-UNREDIRECTED = {"http": "https://dashscope-intl.aliyuncs.com/compatible-mode/v1/chat/completions", "ws": "wss://dashscope-intl.aliyuncs.com/api-ws/v1/inference"}
-PATHS = {"http": "/compatible-mode/v1/chat/completions", "ws": "/api-ws/v1/inference"}
-BODY = json.dumps({"model": "qwen-plus", "messages": [{"role": "user", "content": "hi"}]}).encode()
-HEADERS = {"Authorization": "Bearer sk-test", "Content-Type": "application/json"}
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+from conftest import PROXY_VARIABLES
+from stacks import BODY, HEADERS, UNREDIRECTED
 
 DRIVERS = stacks.drivers()
 RESULTS: dict = {}
@@ -81,14 +74,9 @@ def test_cell(driver, kind, route, mode, standin, trap, monkeypatch):
     RESULTS[key] = "✗"
     if mode == "redirect":
         dashscope_private.activate(standin.url)
-        url = PUBLIC[kind]
-        if getattr(driver, "SCHEME_BOUND", False):
-            # A connection object cannot switch TLS: with the stand-in's plain-HTTP endpoint, the
-            # program's own URL must be http (https is refused in strict mode, see test_stdlib_urllib3).
-            url = url.replace("https://", "http://", 1)
-        result = _send(driver, kind, url)
+        result = _send(driver, kind, stacks.public_url(driver, kind))  # http:// for a SCHEME_BOUND stack
         assert result in (200, "task-started"), result
-        records = [r for r in standin.records if r.path.startswith(PATHS[kind])]
+        records = [r for r in standin.records if r.path.startswith(stacks.landing_path(driver, kind))]
         assert records and all(r.host == standin.netloc for r in records), standin.records
     else:
         dashscope_private.activate(standin.url, strict=True)
@@ -109,8 +97,5 @@ def _table():
         return
     from stacks.table import render
 
-    print("\n" + render(RESULTS, DRIVERS))
-    out = os.environ.get("STACK_MATRIX_JSON")
-    if out:
-        with open(out, "w", encoding="utf-8") as f:
-            json.dump([[*key, value] for key, value in sorted(RESULTS.items())], f, ensure_ascii=False, indent=1)
+    rows = [{"stack": stack, "kind": kind, "route": route, "mode": mode, "result": mark} for (stack, kind, route, mode), mark in sorted(RESULTS.items())]
+    print("\n" + render(rows, DRIVERS))

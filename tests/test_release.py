@@ -16,7 +16,7 @@ import zipfile
 
 import pytest
 
-from test_zero_code import ROOT, _tool
+from venvs import ROOT, tool
 
 pytestmark = pytest.mark.slow
 
@@ -24,12 +24,11 @@ CHECK = os.path.join(ROOT, ".ci", "check_dist.py")
 
 
 @pytest.fixture(scope="module")
-def dists(tmp_path_factory) -> tuple:
+def dists(wheel, tmp_path_factory) -> tuple:
+    """The sdist and the wheel built from it, and the session's wheel (built directly from the checkout)."""
     out = tmp_path_factory.mktemp("release")
-    _tool("build", "-q", "-o", str(out / "dist"), ROOT, timeout=300)  # the sdist, then the wheel FROM the sdist
-    _tool("build", "-q", "--wheel", "-o", str(out / "direct"), ROOT, timeout=300)
-    (direct,) = glob.glob(str(out / "direct" / "*.whl"))
-    return str(out / "dist"), direct
+    tool("build", "-q", "-o", str(out / "dist"), ROOT, timeout=300)  # the sdist, then the wheel FROM the sdist
+    return str(out / "dist"), wheel
 
 
 def test_sdist_and_wheel_check_out(dists):

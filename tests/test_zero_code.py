@@ -1,7 +1,7 @@
 """Zero-code activation as a user meets it.
 
-Build the wheel, install it into a fresh venv next to the same SDK versions
-this test run uses, and run unchanged programs (the guide's examples with
+Install the session's wheel into a fresh venv next to the same SDK versions
+this test run uses (``user_venv`` in ``conftest.py``), and run unchanged programs (the guide's examples with
 their pre-migration public URLs) in subprocesses with only the environment
 set. The proxy trap variables are inherited, so a program that failed to go
 private would hit the trap on loopback, never the internet.
@@ -9,92 +9,20 @@ private would hit the trap on loopback, never the internet.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import subprocess
-import sys
 import textwrap
-from importlib import metadata
 
 import pytest
 
-from conftest import ORIGINAL_ENVIRON
 from dashscope_private.standin import REPLY_TEXT
+from venvs import EXAMPLES, ROOT, installed, run, site_packages, tool, venv
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXAMPLES = os.path.join(ROOT, "examples")
 MASKED = "ep-2zei6917b47eed******.dashscope.cn-beijing.privatelink.aliyuncs.com"
 HEAVY_MODULES = ("wrapt", "openai", "dashscope", "requests", "httpx", "httpx2", "aiohttp", "websocket", "logging", "asyncio")
 
 pytestmark = pytest.mark.slow
-
-
-def _installed(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def _uv() -> list:
-    uv = shutil.which("uv")
-    if uv:
-        return [uv]
-    pytest.skip("uv is needed to build venvs quickly (pip install uv)")
-
-
-def _tool(*args: str, timeout: int = 600) -> None:
-    """Run uv with the machine's own environment (it needs the package registry, not the trap)."""
-    subprocess.run(_uv() + list(args), check=True, timeout=timeout, env=ORIGINAL_ENVIRON)
-
-
-def _venv(path: str, packages: list) -> str:
-    _tool("venv", "-q", "-p", sys.executable, path, timeout=120)
-    python = os.path.join(path, "bin", "python")
-    if packages:
-        _tool("pip", "install", "-q", "-p", python, *packages)
-    return python
-
-
-@pytest.fixture(scope="session")
-def wheel(tmp_path_factory) -> str:
-    out = tmp_path_factory.mktemp("wheel")
-    _tool("build", "-q", "--wheel", "-o", str(out), ROOT, timeout=300)
-    (path,) = glob.glob(str(out / "*.whl"))
-    return path
-
-
-def _sdk_pins() -> list:
-    """The SDKs at exactly the versions this test run uses, so each CI leg tests its own matrix."""
-    pins = []
-    for dist in ("openai", "dashscope", "requests", "httpx", "httpx2", "aiohttp", "websocket-client", "websockets", "wrapt", "tomli"):
-        version = _installed(dist)
-        if version:
-            pins.append(f"{dist}=={version}")
-    return pins
-
-
-@pytest.fixture(scope="session")
-def user_venv(wheel, tmp_path_factory) -> str:
-    """A fresh venv with the wheel and the SDKs, as `pip install dashscope-private` would leave it."""
-    return _venv(str(tmp_path_factory.mktemp("venv") / "user"), [wheel, *_sdk_pins()])
-
-
-@pytest.fixture(scope="session")
-def plain_venv(tmp_path_factory) -> str:
-    """A venv with the SDKs but without dashscope-private."""
-    return _venv(str(tmp_path_factory.mktemp("venv") / "plain"), [p for p in _sdk_pins() if not p.startswith("wrapt")])
-
-
-def run(python: str, *args: str, env: dict | None = None, cwd: str | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE_PRIVATE_") and k != "PYTHONPATH"}
-    clean.update(env or {})
-    return subprocess.run([python, *args], env=clean, cwd=cwd or ROOT + "/tests", capture_output=True, text=True, timeout=timeout)
-
-
-def site_packages(python: str) -> str:
-    return subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], capture_output=True, text=True, check=True).stdout.strip()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,7 +68,7 @@ def test_set_variable_imports_nothing_heavy_at_startup(user_venv, standin):
     [("guide_openai.py", "openai", "/compatible-mode/v1/chat/completions"), ("guide_dashscope.py", "dashscope", "/api/v1/services/aigc/text-generation/generation")],
 )
 def test_guide_sdk_examples_go_private(user_venv, standin, example, sdk, path):
-    if not _installed(sdk):
+    if not installed(sdk):
         pytest.skip(f"{sdk} not installed in this run")
     result = run(user_venv, os.path.join(EXAMPLES, example), env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url})
     assert result.returncode == 0, result.stderr
@@ -212,10 +140,10 @@ def test_pth_running_twice_activates_once(user_venv, tmp_path):
 
 
 def test_stale_pth_prints_nothing(wheel, tmp_path):
-    venv = _venv(str(tmp_path / "stale"), [wheel])
-    purelib = site_packages(venv)
+    stale = venv(str(tmp_path / "stale"), [wheel])
+    purelib = site_packages(stale)
     shutil.rmtree(os.path.join(purelib, "dashscope_private"))
-    result = run(venv, "-c", "print('ok')", env={"DASHSCOPE_PRIVATE_ENDPOINT": "http://127.0.0.1:9"})
+    result = run(stale, "-c", "print('ok')", env={"DASHSCOPE_PRIVATE_ENDPOINT": "http://127.0.0.1:9"})
     assert result.returncode == 0 and result.stdout == "ok\n" and result.stderr == ""
 
 
@@ -244,7 +172,7 @@ def test_run_warns_about_python_dash_s(user_venv, plain_venv, standin):
 def test_pip_target_folder_with_auto_under_python_dash_s(wheel, plain_venv, standin, tmp_path):
     """No .pth runs here (python -S, a --target folder): `import dashscope_private.auto` activates."""
     target = tmp_path / "target"
-    _tool("pip", "install", "-q", "--target", str(target), wheel, timeout=300)
+    tool("pip", "install", "-q", "--target", str(target), wheel, timeout=300)
     code = (
         f"import sys; sys.path[:0] = [{str(target)!r}, {site_packages(plain_venv)!r}]\n"
         "import dashscope_private.auto, requests\n"

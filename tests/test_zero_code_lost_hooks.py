@@ -19,7 +19,7 @@ import textwrap
 
 import pytest
 
-from test_zero_code import plain_venv, run, user_venv, wheel  # noqa: F401 (session fixtures)
+from venvs import run  # the session fixtures (wheel, user_venv, plain_venv) are in conftest.py
 
 pytestmark = pytest.mark.slow
 

@@ -2,20 +2,19 @@
 
 A `.env` read by python-dotenv, `%load_ext` / `%env` in an IPython shell (IPython
 driven in a subprocess), and the guide's own base URLs pasted into
-DASHSCOPE_PRIVATE_ENDPOINT. Helpers come from test_zero_code; this module's venv
-adds python-dotenv and IPython to the SDKs.
+DASHSCOPE_PRIVATE_ENDPOINT. This module's venv adds python-dotenv and IPython
+to the SDKs, next to the session's wheel.
 """
 
 from __future__ import annotations
 
-import glob
 import os
 import textwrap
 
 import pytest
 
 from dashscope_private.standin import REPLY_TEXT
-from test_zero_code import EXAMPLES, _installed, _sdk_pins, _tool, _venv, run, site_packages
+from venvs import EXAMPLES, installed, run, sdk_pins, site_packages, venv
 
 pytestmark = pytest.mark.slow
 
@@ -24,15 +23,10 @@ DASHSCOPE_PATH = "/api/v1/services/aigc/text-generation/generation"
 
 
 @pytest.fixture(scope="module")
-def settings_venv(tmp_path_factory) -> str:
-    """A fresh venv: the wheel, the SDKs at this run's versions, python-dotenv and IPython."""
-    out = tmp_path_factory.mktemp("settings-wheel")
-    from test_zero_code import ROOT
-
-    _tool("build", "-q", "--wheel", "-o", str(out), ROOT, timeout=300)
-    (wheel,) = glob.glob(str(out / "*.whl"))
-    extras = [f"{dist}=={_installed(dist)}" if _installed(dist) else dist for dist in ("python-dotenv", "ipython")]
-    return _venv(str(tmp_path_factory.mktemp("venv") / "settings"), [wheel, *_sdk_pins(), *extras])
+def settings_venv(wheel, tmp_path_factory) -> str:
+    """A fresh venv: the session's wheel, the SDKs at this run's versions, python-dotenv and IPython."""
+    extras = [f"{dist}=={installed(dist)}" if installed(dist) else dist for dist in ("python-dotenv", "ipython")]
+    return venv(str(tmp_path_factory.mktemp("venv") / "settings"), [wheel, *sdk_pins(), *extras])
 
 
 def _guide_with_load_dotenv(example: str, before_sdk: bool) -> str:
@@ -58,7 +52,7 @@ def _guide_with_load_dotenv(example: str, before_sdk: bool) -> str:
 )
 def test_dotenv_configured_program_goes_private(settings_venv, standin, tmp_path, example, sdk, base_path, path, before_sdk):
     """DASHSCOPE_API_KEY and DASHSCOPE_PRIVATE_ENDPOINT in the app's .env; nothing in the process environment."""
-    if not _installed(sdk):
+    if not installed(sdk):
         pytest.skip(f"{sdk} not installed in this run")
     (tmp_path / ".env").write_text(
         f"DASHSCOPE_API_KEY=sk-from-dotenv\nDASHSCOPE_PRIVATE_ENDPOINT={standin.url}{base_path}\n"
@@ -114,7 +108,7 @@ def test_dotenv_with_the_pep_829_start_entry_point(settings_venv, standin, tmp_p
 )
 def test_guide_base_urls_work_as_endpoint_values(settings_venv, standin, example, sdk, base_path, path):
     """`base_url="http://ep-…/compatible-mode/v1"` and `base_http_api_url = "http://ep-…/api/v1"`, pasted as they are."""
-    if not _installed(sdk):
+    if not installed(sdk):
         pytest.skip(f"{sdk} not installed in this run")
     result = run(settings_venv, os.path.join(EXAMPLES, example), env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url + base_path})
     assert result.returncode == 0 and result.stderr == "", result.stderr

@@ -7,6 +7,7 @@ from . import RUN_TASK, first_event
 STACK = "aiohttp"
 LIBRARY = "aiohttp"
 INTEGRATION = "aiohttp"
+IMPORT_FORMS = ("import aiohttp", "import asyncio")
 
 
 def http(url: str, body: bytes, headers: dict) -> int:

@@ -6,6 +6,7 @@ import os
 STACK = "DSPy"
 LIBRARY = "dspy"
 INTEGRATION = "dspy"
+IMPORT_FORMS = ("import dspy",)
 
 #: The OpenAI-compatible path the LM appends to ``api_base``.
 _CHAT = "/chat/completions"

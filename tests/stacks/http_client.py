@@ -14,6 +14,7 @@ refusal for ``https://`` URLs in strict mode.
 STACK = "http.client"
 LIBRARY = "http.client"
 INTEGRATION = "urllib"
+IMPORT_FORMS = ("import http.client",)
 SCHEME_BOUND = True
 
 

@@ -3,6 +3,7 @@
 STACK = "httpx2"
 LIBRARY = "httpx2"
 INTEGRATION = "httpx2"
+IMPORT_FORMS = ("import httpx2",)
 
 
 def http(url: str, body: bytes, headers: dict) -> int:

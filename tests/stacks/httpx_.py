@@ -3,6 +3,7 @@
 STACK = "httpx"
 LIBRARY = "httpx"
 INTEGRATION = "httpx"
+IMPORT_FORMS = ("import httpx",)
 
 
 def http(url: str, body: bytes, headers: dict) -> int:

@@ -8,6 +8,7 @@ the strict-mode refusal, which the process-level net gives at name lookup.
 STACK = "raw socket (any unpatched stack)"
 LIBRARY = "socket"
 INTEGRATION = None
+IMPORT_FORMS = ("import socket", "import asyncio")
 STRICT_ONLY = True
 
 

@@ -3,6 +3,7 @@
 STACK = "requests"
 LIBRARY = "requests"
 INTEGRATION = "requests"
+IMPORT_FORMS = ("import requests",)
 
 
 def http(url: str, body: bytes, headers: dict) -> int:

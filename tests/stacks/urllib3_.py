@@ -3,6 +3,7 @@
 STACK = "urllib3"
 LIBRARY = "urllib3"
 INTEGRATION = "urllib3"
+IMPORT_FORMS = ("import urllib3",)
 
 
 def http(url: str, body: bytes, headers: dict) -> int:

@@ -8,6 +8,7 @@ Without a proxy in the environment the driver uses a plain ``PoolManager``.
 STACK = "urllib3 ProxyManager"
 LIBRARY = "urllib3"
 INTEGRATION = "urllib3"
+IMPORT_FORMS = ("import urllib3",)
 
 
 def http(url: str, body: bytes, headers: dict) -> int:

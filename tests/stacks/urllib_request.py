@@ -4,6 +4,7 @@ on first use; it reads the proxy variables when built, so a fresh one per call s
 STACK = "urllib.request"
 LIBRARY = "urllib.request"
 INTEGRATION = "urllib"
+IMPORT_FORMS = ("from urllib.request import urlopen", "import urllib.request")
 
 
 def http(url: str, body: bytes, headers: dict) -> int:

@@ -5,6 +5,7 @@ from . import RUN_TASK, first_event
 STACK = "websocket-client"
 LIBRARY = "websocket"
 INTEGRATION = "websocket-client"
+IMPORT_FORMS = ("import websocket",)
 
 
 def ws(url: str) -> str:

@@ -7,6 +7,7 @@ from . import RUN_TASK, first_event
 STACK = "websockets (asyncio)"
 LIBRARY = "websockets.asyncio.client"
 INTEGRATION = "websockets"
+IMPORT_FORMS = ("from websockets.asyncio.client import connect", "import websockets", "import asyncio")
 
 
 def ws(url: str) -> str:

@@ -8,6 +8,7 @@ from . import RUN_TASK, first_event
 STACK = "websockets (legacy)"
 LIBRARY = "websockets.legacy.client"
 INTEGRATION = "websockets"
+IMPORT_FORMS = ("from websockets.legacy.client import connect", "import asyncio")
 
 
 def ws(url: str) -> str:

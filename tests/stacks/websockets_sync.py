@@ -5,6 +5,7 @@ from . import RUN_TASK, first_event
 STACK = "websockets (sync)"
 LIBRARY = "websockets.sync.client"
 INTEGRATION = "websockets"
+IMPORT_FORMS = ("from websockets.sync.client import connect",)
 
 
 def ws(url: str) -> str:
