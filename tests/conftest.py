@@ -155,6 +155,15 @@ def only_hosts(records) -> set:
     return {r.host for r in records}
 
 
+def landed(standin, kind, path):
+    """The stand-in's records of ``kind``; asserts there are some, all for the endpoint and under ``path``."""
+    records = [r for r in standin.records if r.kind == kind]
+    assert records, f"no {kind} request reached the endpoint"
+    assert all(r.host == standin.netloc for r in records), records
+    assert all(r.path.startswith(path) for r in records), records
+    return records
+
+
 @pytest.fixture
 def installed():
     return _runtime.installed_integrations

@@ -16,6 +16,8 @@ import json
 
 import pytest
 
+from conftest import landed
+
 from dashscope_private.standin import StandIn
 
 CHAT = "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions"
@@ -23,14 +25,6 @@ CHAT_PATH = "/compatible-mode/v1/chat/completions"
 WS_INFERENCE = "wss://dashscope.aliyuncs.com/api-ws/v1/inference"
 BODY = {"model": "qwen-plus", "messages": [{"role": "user", "content": "你是谁?"}]}
 RUN_TASK = json.dumps({"header": {"action": "run-task", "task_id": "t1", "streaming": "duplex"}, "payload": {"task": "asr"}})
-
-
-def landed(standin, kind, path):
-    records = [r for r in standin.records if r.kind == kind]
-    assert records, f"no {kind} request reached the endpoint"
-    assert all(r.host == standin.netloc for r in records), records
-    assert all(r.path.startswith(path) for r in records), records
-    return records
 
 
 def elsewhere(server) -> str:

@@ -23,11 +23,11 @@ from __future__ import annotations
 import pytest
 
 import dashscope_private
-from dashscope_private import PublicEgressBlocked
 
 import stacks
 from conftest import PROXY_VARIABLES
 from stacks import BODY, HEADERS, UNREDIRECTED
+from stacks._program import blocked_in
 
 DRIVERS = stacks.drivers()
 RESULTS: dict = {}
@@ -40,21 +40,6 @@ def _cells():
                 for route in ("direct", "proxy"):
                     for mode in ("strict",) if getattr(driver, "STRICT_ONLY", False) else ("redirect", "strict"):
                         yield pytest.param(driver, kind, route, mode, id=f"{driver.STACK}-{kind}-{route}-{mode}")
-
-
-def blocked_in(error: BaseException) -> PublicEgressBlocked | None:
-    """Our error, wherever the library put it (cause, context, ``reason``, ``args``)."""
-    seen, queue = set(), [error]
-    while queue:
-        current = queue.pop(0)
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, PublicEgressBlocked):
-            return current
-        queue += [current.__cause__, current.__context__, getattr(current, "reason", None)]
-        queue += [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
-    return None
 
 
 def _send(driver, kind: str, url: str):

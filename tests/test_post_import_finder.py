@@ -10,6 +10,7 @@ body, or from another thread while this one imports it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 import threading
@@ -78,47 +79,42 @@ def test_hook_registered_during_the_modules_own_body(finder, modules):
     assert seen == ["set after the registration"]
 
 
-def test_hook_registered_while_another_thread_imports_the_module(finder, modules):
-    name = unique("slow")
-    modules({name: "import builtins\nbuiltins._dsp_started.set()\nbuiltins._dsp_release.wait(10)\nREADY = True\n"})
+@contextlib.contextmanager
+def importing_in_another_thread(modules, prefix: str):
+    """A module whose import, in another thread, holds half-way until the block ends; yields (name, thread)."""
     import builtins
 
+    name = unique(prefix)
+    modules({name: "import builtins\nbuiltins._dsp_started.set()\nbuiltins._dsp_release.wait(10)\nREADY = True\n"})
     builtins._dsp_started, builtins._dsp_release = threading.Event(), threading.Event()
-    seen = []
     importer = threading.Thread(target=importlib.import_module, args=(name,))
+    importer.start()
     try:
-        importer.start()
-        assert builtins._dsp_started.wait(10)
-        finder.register(name, lambda m: seen.append((threading.current_thread() is importer, getattr(m, "READY", None))))
-        assert seen == []  # not on a half-executed module
-        builtins._dsp_release.set()
-        importer.join(10)
+        assert builtins._dsp_started.wait(10), "the import never started"
+        yield name, importer
     finally:
         builtins._dsp_release.set()
+        importer.join(10)
         del builtins._dsp_started, builtins._dsp_release
+
+
+def test_hook_registered_while_another_thread_imports_the_module(finder, modules):
+    seen = []
+    with importing_in_another_thread(modules, "slow") as (name, importer):
+        finder.register(name, lambda m: seen.append((threading.current_thread() is importer, getattr(m, "READY", None))))
+        assert seen == []  # not on a half-executed module
     assert seen == [(True, True)]  # once, in the importing thread, when the import completed
 
 
 def test_many_threads_registering_during_one_import_each_run_once(finder, modules):
-    name = unique("contended")
-    modules({name: "import builtins\nbuiltins._dsp_started.set()\nbuiltins._dsp_release.wait(10)\n"})
-    import builtins
-
-    builtins._dsp_started, builtins._dsp_release = threading.Event(), threading.Event()
     seen = []
-    importer = threading.Thread(target=importlib.import_module, args=(name,))
-    importer.start()
-    try:
-        assert builtins._dsp_started.wait(10)
+    with importing_in_another_thread(modules, "contended") as (name, _importer):
         registrars = [threading.Thread(target=finder.register, args=(name, lambda m, i=i: seen.append(i))) for i in range(8)]
         for thread in registrars:
             thread.start()
-        builtins._dsp_release.set()  # completion races the registrations
-        for thread in registrars + [importer]:
+        for thread in registrars:
             thread.join(10)
-    finally:
-        builtins._dsp_release.set()
-        del builtins._dsp_started, builtins._dsp_release
+        # all registered while the import is under way: each runs once when it completes
     assert sorted(seen) == list(range(8))
 
 

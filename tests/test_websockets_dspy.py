@@ -17,6 +17,8 @@ import warnings
 
 import pytest
 
+from conftest import landed
+
 import dashscope_private
 from dashscope_private import PublicEgressBlocked
 from dashscope_private import standin as standin_module
@@ -31,14 +33,6 @@ COMPATIBLE = "https://dashscope.aliyuncs.com/compatible-mode/v1"
 COMPATIBLE_INTL = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
 RUN_TASK = json.dumps({"header": {"action": "run-task", "task_id": "t1", "streaming": "duplex"}, "payload": {"task": "asr"}})
 DSPY_REPLY = "[[ ## answer ## ]]\nFrom the private endpoint.\n\n[[ ## completed ## ]]"
-
-
-def landed(standin, kind, path):
-    records = [r for r in standin.records if r.kind == kind]
-    assert records, f"no {kind} request reached the endpoint"
-    assert all(r.host == standin.netloc for r in records), records
-    assert all(r.path.startswith(path) for r in records), records
-    return records
 
 
 def blocked(exc: BaseException) -> PublicEgressBlocked | None:
