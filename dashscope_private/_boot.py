@@ -1,6 +1,7 @@
 """Start-up: activation from the environment, and the lazy post-import hooks it relies on.
 
-Run by ``dashscope_private.pth`` (and ``_dashscope_private_start`` on 3.15+).
+Run through ``_dashscope_private_start`` (which ``dashscope_private.pth`` imports,
+and Python 3.15+ runs from ``dashscope_private.start``) when the variable is set.
 With ``DASHSCOPE_PRIVATE_ENDPOINT`` unset, :func:`boot` returns after one
 dictionary lookup. With it set, it validates the configuration (an invalid
 value prints exactly one line, here, at start-up) and registers lazy
@@ -16,11 +17,13 @@ costs ~100 ms (it pulls in asyncio).
 
 How the hooks work: a finder at the front of ``sys.meta_path`` answers only
 for the watched module names. It asks the other finders for the real spec and
-wraps the loader so that, once the module has executed, the callbacks run.
-The original loader is put back on the module before it executes, so
-``__loader__``/``__spec__`` look exactly as without us. A callback that raises
-propagates into the user's import, so every callback is guarded by the
-runtime (logged once; raised only in strict mode).
+wraps the loader so that, once the module's import is complete, the callbacks
+run; a hook registered while its module is still importing (here or in another
+thread) waits for that moment too (:class:`_CompletionWatch`). The original
+loader is put back on the module before it executes, so ``__loader__``/
+``__spec__`` look exactly as without us. A callback that raises propagates into
+the user's import, so every callback is guarded by the runtime (logged once;
+raised only in strict mode).
 """
 
 import _thread
