@@ -51,7 +51,6 @@ __all__ = [
 ]
 
 ENDPOINT = "DASHSCOPE_PRIVATE_ENDPOINT"
-PREFIX = "DASHSCOPE_PRIVATE_"
 
 #: True while start-up activation waits for the first watched import.
 pending = False
@@ -300,10 +299,14 @@ def settings() -> "Dict[str, str]":
     (``deactivate()``). One rule for every path that reads the environment,
     so ``del os.environ[ENDPOINT]`` never deactivates, whatever is written next.
     """
+    from .config import VARIABLES  # loaded already wherever settings are read
+
+    environ = os.environ
     with activation_lock:
-        for key, value in os.environ.items():
-            if key[:18] == PREFIX:
-                _settings[key] = value
+        for name in VARIABLES:  # the variables load() reads: no scan of the whole environment
+            value = environ.get(name)
+            if value is not None:
+                _settings[name] = value
         return dict(_settings)
 
 

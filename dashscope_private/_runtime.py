@@ -183,9 +183,10 @@ def activate(endpoint: str | None = None, **overrides: Any) -> None:
             raise TypeError(f"activate() got an unexpected keyword argument {key!r}; expected one of {', '.join(sorted(OVERRIDE_NAMES))}")
         values[variable] = value
     with _lock:
-        config = load(settings(), values)
+        current = settings()
+        config = load(current, values)
         if config is None:
-            if not (values.get(ENDPOINT) or settings().get(ENDPOINT)):
+            if not (values.get(ENDPOINT) or current.get(ENDPOINT)):
                 raise ConfigError(ENDPOINT, "no endpoint is configured", "pass activate(endpoint=...) or set the variable")
             _log.once("info", "killswitch", "DASHSCOPE_PRIVATE_DISABLE is set: not activating")
             return
