@@ -35,8 +35,9 @@ import _socket
 import socket
 import sys
 
-from . import _runtime
-from ._runtime import on_import
+from . import _state
+from ._state import on_import
+from ._patching import Patcher
 from .errors import PublicEgressBlocked
 from .routing import PASS, normalize_host, split_url
 
@@ -58,9 +59,8 @@ _HINT = (
     "or unset DASHSCOPE_PRIVATE_STRICT"
 )
 
-#: (owner, name, original, ours, owned) for everything patched, oldest first. ``owned`` is False
-#: when a class inherited ``name``: undo then deletes our override instead of setting it.
-_applied: List[Tuple[object, str, Any, Any, bool]] = []
+#: Everything the net patched, undone like every integration's patches (``_patching.Patcher``).
+_net = Patcher("strict-net")
 #: True while installed. Copies of our guards that others keep (gevent's ``monkey.saved``, a
 #: ``from socket import getaddrinfo``) pass straight through once the net is taken away.
 _on = False
@@ -74,7 +74,7 @@ _HOST_KEYWORDS = ("host", "hostname", "name", "ip_address")
 
 def check_host(host: object) -> None:
     """Raise :class:`PublicEgressBlocked` (or the configuration error) when ``host`` must not be reached."""
-    router = _runtime._router
+    router = _state._router
     if router is None or not _on or not host:
         return
     if type(host) is str and router._cache.get(host) == PASS:
@@ -100,7 +100,7 @@ def _check_address(sock: object, address: object) -> None:
     """Judge the host of an AF_INET/AF_INET6 ``(host, port, ...)`` address; anything else passes."""
     if not isinstance(address, tuple) or not address or not isinstance(address[0], (str, bytes, bytearray)):
         return
-    router = _runtime._router
+    router = _state._router
     if router is None or (type(address[0]) is str and router._cache.get(address[0]) == PASS):
         return
     try:
@@ -121,7 +121,7 @@ def guard_lookups(offset: int = 0) -> Factory:
         def lookup(*args: Any, **kwargs: Any) -> Any:
             if len(args) > offset:
                 host = args[offset]
-                router = _runtime._router
+                router = _state._router
                 if router is not None and not (host.__class__ is str and router._cache.get(host) == PASS):
                     check_host(host)
             elif _on:
@@ -155,7 +155,7 @@ def _guard_address(*positions: int) -> Factory:
 
     def factory(original: Any) -> Callable[..., Any]:
         def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-            router = _runtime._router
+            router = _state._router
             if _on and router is not None:
                 for i in positions:
                     if len(args) > i:
@@ -270,10 +270,9 @@ def patch(owner: object, name: str, factory: Factory) -> None:
     current = getattr(owner, name, None)
     if current is None:
         return
-    owned = not isinstance(owner, type) or name in vars(owner)
     if _is_ours(current):
-        if owned and not any(o is owner and n == name and g is current for o, n, _x, g, _y in _applied):
-            _applied.append((owner, name, current.__wrapped__, current, True))
+        if not isinstance(owner, type) or name in vars(owner):
+            _net.adopt(owner, name, current.__wrapped__, current)
         return
     if _wraps_ours(current):
         return
@@ -284,10 +283,9 @@ def patch(owner: object, name: str, factory: Factory) -> None:
     ours.__doc__ = getattr(current, "__doc__", None)
     setattr(ours, _MARK, True)
     try:
-        setattr(owner, name, ours)
+        _net.apply(owner, name, current, ours)
     except (TypeError, AttributeError):  # an immutable C type (_socket.socket): nothing to hook there
         return
-    _applied.append((owner, name, current, ours, owned))
 
 
 def guard_socket_class(cls: object) -> None:
@@ -327,7 +325,7 @@ def _guard_httpcore(module: object) -> None:
 
 
 def installed() -> bool:
-    return bool(_applied)
+    return _net.active
 
 
 def watch(module_name: str, guard: Callable[[Any], None]) -> None:
@@ -342,7 +340,7 @@ def watch(module_name: str, guard: Callable[[Any], None]) -> None:
         try:
             guard(module)
         except Exception as exc:
-            _runtime._report_failure("strict-net", module_name, exc)
+            _state.report_failure("strict-net", module_name, exc)
     on_import("strict-net", module_name, guard)
 
 
@@ -372,12 +370,4 @@ def uninstall() -> None:
     """Take the net away; a function someone else wrapped on top of ours is left in place."""
     global _on
     _on = False
-    while _applied:
-        owner, name, original, ours, owned = _applied.pop()
-        current = vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name, None)
-        if current is not ours:
-            continue
-        if owned:
-            setattr(owner, name, original)
-        else:
-            delattr(owner, name)
+    _net.undo()

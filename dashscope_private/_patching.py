@@ -149,6 +149,28 @@ class Patcher:
         setattr(owner, name, patched)
         self._applied.append((owner, name, original, patched, owned))
 
+    def apply(self, owner: object, name: str, original: object, patched: object) -> None:
+        """Set ``owner.name = patched`` and remember ``original`` for :meth:`undo`.
+
+        For patches whose idempotence rule is the caller's own (strict mode's net
+        marks its guards itself); ``setattr``'s error (an immutable C type) propagates
+        with nothing recorded.
+        """
+        self._apply(owner, name, original, patched)
+
+    def adopt(self, owner: object, name: str, original: object, patched: object) -> None:
+        """Remember a patch of ours found at ``owner.name`` that someone else put there.
+
+        gevent copies ``gevent.socket``'s (guarded) functions into ``socket``: undo must
+        put back what the copy wraps there too. Recorded once.
+        """
+        if not self.holds(owner, name, patched):
+            self._applied.append((owner, name, original, patched, True))
+
+    def holds(self, owner: object, name: str, patched: object) -> bool:
+        """True when ``patched`` at ``owner.name`` is recorded here."""
+        return any(o is owner and n == name and p is patched for o, n, _orig, p, _owned in self._applied)
+
     @property
     def active(self) -> bool:
         return bool(self._applied)

@@ -1,8 +1,11 @@
-"""Activation state: the current router, the integrations, and their hooks.
+"""Activation: turn settings into the router in force, the integrations' hooks and the net.
 
-Everything here is idempotent and thread-safe under one re-entrant lock. The
-router in force is one module global swapped atomically, so the request path
-(:func:`route_url`, :func:`route_target`) reads it without locking.
+Everything here is idempotent and thread-safe under the one activation lock
+(``_boot.activation_lock``, shared with start-up and the ``os.environ`` watcher).
+The state the request path reads lives below, in ``_state``; the integrations are
+put in and taken out by ``_installer``; start-up (``_boot``) reaches this module by
+name on the first watched import. The names of ``_state`` the public API and the
+tools use are importable from here too.
 """
 
 from __future__ import annotations
@@ -10,71 +13,44 @@ from __future__ import annotations
 import os
 import sys
 
-from . import _boot, _log
-from ._boot import finder, settings
-from .config import (
-    ENDPOINT,
-    HOSTS,
-    INTEGRATION_MODULES,
-    VARIABLES,
-    HostSet,
-    PUBLIC_MODEL_STUDIO_HOSTS,
-    load,
-    parse_hosts,
-)
-from .errors import ConfigError, IntegrationError
-from .routing import Router, format_netloc
+from . import _boot, _installer, _log, _state
+from ._boot import finder, report_startup_error, settings
+from ._state import current, endpoint_host, integration_failures, on_import, route_target, route_url
+from .config import ENDPOINT, HOSTS, VARIABLES, HostSet, PUBLIC_MODEL_STUDIO_HOSTS, load, parse_hosts
+from .errors import ConfigError
+from .routing import Router
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from types import ModuleType
     from typing import Any, Dict, Optional
 
-    from .routing import Target
-
 __all__ = [
-    "IntegrationError",
     "activate",
     "activate_from_environment",
     "reconfigure_from_environment",
     "deactivate",
     "is_active",
+    "ensure_started",
+    "rewrite_url",
+    "install_for_module",
+    # from _state and _installer, for the public API and the tools
     "current",
+    "endpoint_host",
     "route_url",
     "route_target",
-    "endpoint_host",
+    "on_import",
     "installed_integrations",
     "integration_failures",
 ]
-
-#: integration name (also its library's distribution name) -> (module it patches, our module implementing it)
-REGISTRY = {
-    name: (module, f"dashscope_private.integrations.{name.replace('-', '_')}") for name, module in INTEGRATION_MODULES.items()
-}
 
 #: ``activate()`` keyword -> variable
 OVERRIDE_NAMES = {name[len("DASHSCOPE_PRIVATE_") :].lower(): name for name in VARIABLES}
 
 _lock = _boot.activation_lock  # one lock with start-up and the os.environ watcher
-_router: Optional[Router] = None
-_installed: Dict[str, ModuleType] = {}
-#: integration name -> {"target": module it could not patch, "error": "Type: message"}; read by doctor's child check
-_failures: Dict[str, Dict[str, str]] = {}
 _saved_environ: Dict[str, Optional[str]] = {}
 
-
-# ------------------------------------------------------------------ request path
-
-
-def current() -> Router | None:
-    """The router in force, or ``None`` when inactive."""
-    return _router
-
-
-def endpoint_host() -> str | None:
-    """The endpoint's host while a valid configuration is in force."""
-    router = _router
-    return router.config.endpoint.host if router is not None and router.config is not None else None
+install_for_module = _installer.install_for_module
+installed_integrations = _installer.installed_integrations
 
 
 def rewrite_url(url: str) -> str:
@@ -83,57 +59,13 @@ def rewrite_url(url: str) -> str:
     return route_url(url)
 
 
-def route_url(url: str, warn: bool = True) -> str:
-    """Rewrite ``url`` with the router in force (unchanged when inactive or not ours)."""
-    router = _router
-    if router is None or not isinstance(url, str):
-        return url
-    new = router.rewrite(url, warn)
-    if new is not url and _log._level is not None and _log._level <= 10:
-        _log_rewrite(url, new)
-    return new
-
-
-def route_target(scheme: str, host: str, warn: bool = True) -> Target | None:
-    """``(scheme, host, port)`` for a request to ``scheme://host``, or ``None`` to leave it."""
-    router = _router
-    if router is None or not host:
-        return None
-    target = router.target_for(scheme, host, warn)
-    if target is not None and _log._level is not None and _log._level <= 10:
-        new_scheme, new_host, port = target
-        netloc = format_netloc(new_host, port or None)
-        _log.once("debug", ("rewrite", scheme, host, target), "redirecting %s://%s -> %s://%s", scheme, host, new_scheme, netloc)
-    return target
-
-
-def _log_rewrite(old: str, new: str) -> None:
-    from .routing import split_url
-
-    a, b = split_url(old), split_url(new)
-    if a and b:
-        source, target = old[: a[4]], new[: b[4]]
-        _log.once("debug", ("rewrite", source, target), "redirecting %s -> %s", source, target)
-
-
-def _warn_public(host: str, kind: str) -> None:
-    _log.once(
-        "warning",
-        ("public", host),
-        "a request to public host %s is leaving the VPC: it is not redirected; add it to "
-        "DASHSCOPE_PRIVATE_HOSTS to send it through the private endpoint (or DASHSCOPE_PRIVATE_ALLOW "
-        "to silence this; DASHSCOPE_PRIVATE_STRICT=1 blocks such requests)",
-        host,
-    )
-
-
 # ------------------------------------------------------------------ activation
 
 
 def is_active() -> bool:
     """True while a configuration (valid, or invalid and failing closed) is in force."""
     ensure_started()
-    return _router is not None
+    return current() is not None
 
 
 def ensure_started() -> None:
@@ -143,29 +75,8 @@ def ensure_started() -> None:
     registered; the public API calls this so it never reports "inactive" for
     a process that was started with the variable set.
     """
-    if _boot.pending and _router is None:
+    if _boot.pending and current() is None:
         activate_from_environment()
-
-
-def install_for_module(module_name: str) -> None:
-    """Install the integrations that patch ``module_name`` (called while it finishes importing)."""
-    router = _router
-    if router is None:
-        return
-    disabled = router.config.disabled_integrations if router.config else frozenset()
-    for name, (module, _impl) in REGISTRY.items():
-        if module == module_name and name not in disabled:
-            _install(name)
-
-
-def installed_integrations() -> tuple:
-    """Names of the integrations currently patched into their libraries."""
-    return tuple(_installed)
-
-
-def integration_failures() -> Dict[str, Dict[str, str]]:
-    """What could not be patched since activation, per integration: data, so no caller parses log wording."""
-    return {name: dict(failure) for name, failure in _failures.items()}
 
 
 def activate(endpoint: str | None = None, **overrides: Any) -> None:
@@ -183,15 +94,15 @@ def activate(endpoint: str | None = None, **overrides: Any) -> None:
             raise TypeError(f"activate() got an unexpected keyword argument {key!r}; expected one of {', '.join(sorted(OVERRIDE_NAMES))}")
         values[variable] = value
     with _lock:
-        current = settings()
-        config = load(current, values)
+        in_force = settings()
+        config = load(in_force, values)
         if config is None:
-            if not (values.get(ENDPOINT) or current.get(ENDPOINT)):
+            if not (values.get(ENDPOINT) or in_force.get(ENDPOINT)):
                 raise ConfigError(ENDPOINT, "no endpoint is configured", "pass activate(endpoint=...) or set the variable")
             _log.once("info", "killswitch", "DASHSCOPE_PRIVATE_DISABLE is set: not activating")
             return
         _export_environment(values, config)
-        _apply(Router(config, on_warn=_warn_public))
+        _apply(Router(config, on_warn=_state.warn_public))
 
 
 def activate_from_environment() -> bool:
@@ -200,22 +111,22 @@ def activate_from_environment() -> bool:
     An invalid value prints one line to stderr and fails closed. Returns True
     when a configuration (valid or failing) is in force.
     """
-    from ._boot import report_startup_error
-
     with _lock:
         try:
             config = load(settings())
         except ConfigError as exc:
             report_startup_error(exc)
-            if _router is None or _router.error is None:
+            router = current()
+            if router is None or router.error is None:
                 _apply(Router.failing(exc, _fallback_hosts()))
             return True
         if config is None:
             return False
-        if _router is not None and _router.config == config:
+        router = current()
+        if router is not None and router.config == config:
             return True  # a second .pth pass, or auto after the .pth: nothing to do
         _export_environment({}, config)
-        _apply(Router(config, on_warn=_warn_public))
+        _apply(Router(config, on_warn=_state.warn_public))
         return True
 
 
@@ -243,15 +154,12 @@ def deactivate(forget: bool = True) -> None:
     ``forget``: the settings read so far are dropped too (the public ``deactivate()``); the
     watcher deactivating on an emptied endpoint keeps them (a removal is no change).
     """
-    global _router
-
     with _lock:
         _boot.pending = False
-        _router = None
+        _state.swap(None)
         finder.clear()
-        for name in list(_installed):
-            _uninstall(name)
-        _failures.clear()
+        _installer.uninstall_all()
+        _state.forget_failures()
         if "dashscope_private._egress_guard" in sys.modules:
             sys.modules["dashscope_private._egress_guard"].uninstall()
         with _boot.own_writes():
@@ -275,20 +183,15 @@ def _fallback_hosts() -> HostSet:
 
 
 def _apply(router: Router) -> None:
-    global _router
     config = router.config
     _log.set_level(config.log_level if config else None)
     disabled = config.disabled_integrations if config else frozenset()
     # Uninstall integrations the new configuration disables; keep the others
     # installed (their wrappers read the router at call time).
-    for name in list(_installed):
-        if name in disabled:
-            _uninstall(name)
-    _router = router
+    _installer.uninstall_all(only=disabled)
+    _state.swap(router)
     finder.clear()
-    for name, (module_name, _impl) in REGISTRY.items():
-        if name not in disabled:
-            finder.register(module_name, _make_hook(name))
+    _installer.register_hooks(disabled)
     _apply_egress_guard(router)
 
 
@@ -300,73 +203,6 @@ def _apply_egress_guard(router: Router) -> None:
         _egress_guard.install()
     elif "dashscope_private._egress_guard" in sys.modules:  # loaded only if it was ever needed
         sys.modules["dashscope_private._egress_guard"].uninstall()
-
-
-def _make_hook(name: str):  # -> Callable[[ModuleType], None]
-    def hook(module: ModuleType) -> None:
-        _install(name)
-
-    return hook
-
-
-def _install(name: str) -> None:
-    """Install one integration; failures are logged once (strict mode: raised)."""
-    with _lock:
-        if _router is None:
-            return
-        impl = None
-        try:
-            impl = __import__(REGISTRY[name][1], fromlist=["install"])
-            impl.install()
-            _installed[name] = impl
-        except Exception as exc:
-            if impl is not None:
-                try:
-                    impl.uninstall()
-                except Exception:
-                    pass
-            _installed.pop(name, None)
-            _report_failure(name, REGISTRY[name][0], exc)
-
-
-def on_import(integration: str, module_name: str, callback) -> None:  # type: ignore[no-untyped-def]
-    """Run ``callback(module)`` when ``module_name`` is imported (now, if it already is).
-
-    For submodules an integration patches lazily (openai's realtime module is
-    not imported by ``import openai``). A failure is handled like a failed
-    install: logged once, or raised in strict mode.
-    """
-
-    def guarded(module: ModuleType) -> None:
-        try:
-            callback(module)
-        except Exception as exc:
-            _report_failure(integration, module_name, exc)
-
-    finder.register(module_name, guarded)
-
-
-def _report_failure(name: str, target: str, exc: BaseException) -> None:
-    _failures.setdefault(name, {"target": target, "error": f"{type(exc).__name__}: {exc}"})
-    message = f"dashscope-private could not patch {target} ({type(exc).__name__}: {exc})"
-    if _router is not None and _router.config is not None and _router.config.strict:
-        raise IntegrationError(
-            message + "; DASHSCOPE_PRIVATE_STRICT=1 turns this into an error. Upgrade dashscope-private, "
-            f"or add {name} to DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS to accept the risk"
-        ) from exc
-    _log.once("warning", ("install", name, target), "%s; its requests are not redirected", message)
-
-
-def _uninstall(name: str) -> None:
-    impl = _installed.pop(name, None)
-    if impl is None:
-        return
-    try:
-        skipped = impl.uninstall()
-        if skipped:
-            _log.once("info", ("skip", name), "left wrappers re-wrapped by other code in place: %s", skipped)
-    except Exception as exc:
-        _log.once("warning", ("uninstall", name), "could not fully uninstall %s: %s", name, exc)
 
 
 def _export_environment(values: Dict[str, Any], config: Any) -> None:

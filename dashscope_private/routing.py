@@ -13,7 +13,8 @@ which every integration uses through ``integrations._urls``.
 
 from __future__ import annotations
 
-from .config import PUBLIC_MODEL_STUDIO_HOSTS, Config, HostSet, format_netloc, parse_hosts
+from .config import Config
+from .hosts import PUBLIC_MODEL_STUDIO_HOSTS, HostSet, format_netloc, parse_hosts
 from .errors import ConfigError, DashscopePrivateError, PublicEgressBlocked
 
 TYPE_CHECKING = False

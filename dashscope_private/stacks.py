@@ -1,5 +1,8 @@
 """What this package does for each HTTP stack a program may use: the table ``doctor`` shows.
 
+The stacks our integrations patch come from ``_registry`` (their ``covers``); the
+rest, stacks we do not patch and ways around strict mode's net, are listed here.
+
 Pure data plus a scan of installed distributions' metadata: nothing here
 imports the libraries it describes (importing them would activate us and cost
 seconds). Three levels of coverage:
@@ -13,11 +16,13 @@ seconds). Three levels of coverage:
 
 from __future__ import annotations
 
+from ._registry import INTEGRATIONS, STDLIB
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Dict, Iterable, List, Optional
 
-__all__ = ["REDIRECTED", "STRICT_ONLY", "NOT_COVERED", "STACKS", "STDLIB_STACKS", "installed_stacks", "stdlib_integrations", "stdlib_version"]
+__all__ = ["REDIRECTED", "STRICT_ONLY", "NOT_COVERED", "STACKS", "OTHER_STACKS", "STDLIB_STACKS", "installed_stacks", "stdlib_version"]
 
 REDIRECTED = "redirected"
 STRICT_ONLY = "strict-only"
@@ -30,18 +35,8 @@ MEANING = {
     NOT_COVERED: "not covered",
 }
 
-#: distribution name -> (coverage, integration name or None, note)
-STACKS: Dict[str, tuple] = {
-    "openai": (REDIRECTED, "openai", "clients, per-request URLs and WebSocket connection managers"),
-    "dashscope": (REDIRECTED, "dashscope", "URL globals and the 2.x Client; the rest through its transports"),
-    "requests": (REDIRECTED, "requests", ""),
-    "httpx": (REDIRECTED, "httpx", ""),
-    "httpx2": (REDIRECTED, "httpx2", ""),
-    "aiohttp": (REDIRECTED, "aiohttp", "HTTP and ws_connect"),
-    "websocket-client": (REDIRECTED, "websocket-client", ""),
-    "websockets": (REDIRECTED, "websockets", "asyncio, sync and legacy clients"),
-    "urllib3": (REDIRECTED, "urllib3", "PoolManager, ProxyManager, urllib3.request"),
-    "dspy": (REDIRECTED, "dspy", "its bundled lm15 client"),
+#: Stacks no integration of ours patches: distribution name -> (coverage, integration or None, note).
+OTHER_STACKS: Dict[str, tuple] = {
     "httplib2": (REDIRECTED, "urllib", "through http.client: same scheme only (a connection cannot switch TLS)"),
     "tornado": (STRICT_ONLY, None, "its own HTTP client; resolves through socket.getaddrinfo"),
     "twisted": (STRICT_ONLY, None, "its own HTTP client; resolves through socket.getaddrinfo in a thread"),
@@ -58,22 +53,27 @@ STACKS: Dict[str, tuple] = {
     "pycares": (NOT_COVERED, None, "c-ares resolves in C: a plain-HTTP connection to the IP it returns is not seen (TLS is, by server name)"),
 }
 
-#: Always present: the standard library.
-STDLIB_STACKS: Dict[str, tuple] = {
-    "urllib.request": (REDIRECTED, "urllib", "the scheme may change (https -> http endpoint)"),
-    "http.client": (REDIRECTED, "urllib", "same scheme only: a connection object cannot switch TLS; refused in strict mode otherwise"),
-    "socket / asyncio": (STRICT_ONLY, None, "raw connections: strict mode's net refuses public hosts at name lookup"),
+#: distribution name -> (coverage, integration name or None, note): the registry's rows, then the others.
+STACKS: Dict[str, tuple] = {
+    **{
+        stack: (REDIRECTED, integration.name, note)
+        for integration in INTEGRATIONS
+        if integration.distribution != STDLIB
+        for stack, note in integration.covers
+    },
+    **OTHER_STACKS,
 }
 
-
-def stdlib_integrations() -> frozenset:
-    """Integrations that patch the standard library (``urllib``: ``urllib.request`` and ``http.client``).
-
-    They have no distribution to look up: they are always present, at the
-    interpreter's version. Read from ``STDLIB_STACKS``, so a new stdlib row names
-    its integration in one place.
-    """
-    return frozenset(integration for _coverage, integration, _note in STDLIB_STACKS.values() if integration)
+#: Always present: the standard library (its integrations' rows, then raw sockets).
+STDLIB_STACKS: Dict[str, tuple] = {
+    **{
+        stack: (REDIRECTED, integration.name, note)
+        for integration in INTEGRATIONS
+        if integration.distribution == STDLIB
+        for stack, note in integration.covers
+    },
+    "socket / asyncio": (STRICT_ONLY, None, "raw connections: strict mode's net refuses public hosts at name lookup"),
+}
 
 
 def stdlib_version() -> str:

@@ -221,13 +221,14 @@ def test_any_endpoint_text_parses_or_gives_one_line_naming_the_variable(value):
 
 def test_readme_names_every_integration_that_can_be_disabled():
     """The Configuration table lists the valid names for DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS:
-    exactly the integrations in config.INTEGRATION_MODULES (a new one is added there)."""
+    exactly the registry's integrations (a new one is a row there)."""
     import os
     import re
 
-    from dashscope_private.config import DISABLED_INTEGRATIONS, INTEGRATION_MODULES
+    from dashscope_private._registry import NAMES
+    from dashscope_private.config import DISABLED_INTEGRATIONS
 
     readme = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
     (row,) = [line for line in open(readme, encoding="utf-8") if line.startswith(f"| `{DISABLED_INTEGRATIONS}` |")]
     named = re.findall(r"`([a-z0-9-]+)`", row.split("|")[2])
-    assert set(named) == set(INTEGRATION_MODULES), named
+    assert set(named) == set(NAMES), named

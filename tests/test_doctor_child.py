@@ -52,9 +52,9 @@ class Reword(logging.Filter):
 
 logging.getLogger("dashscope_private").addFilter(Reword())
 
-from dashscope_private import _runtime
+from dashscope_private import _registry
 
-_runtime.REGISTRY["requests"] = ("requests", "half_broken_integration")
+_registry.BY_NAME["requests"].implementation = "half_broken_integration"
 '''
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from .. import __version__
-from .._runtime import REGISTRY
+from .._registry import INTEGRATIONS, NAMES, STDLIB
 from ..config import ENDPOINT, VARIABLES, endpoint_base_path, load
 from ..errors import ConfigError, DashscopePrivateError
 from ..routing import Router
@@ -93,7 +93,7 @@ def build_report(probe: bool = False) -> Dict[str, Any]:
     checks = check_integrations(to_check, environ[ENDPOINT], _routed(router, PROBE_URL))
     report["libraries"] = {
         name: {"version": versions[name], "disabled": name in config.disabled_integrations, **checks.get(name, {})}
-        for name in REGISTRY
+        for name in NAMES
     }
     for name, info in report["libraries"].items():
         if info["version"] and not info["disabled"] and not info.get("ok"):
@@ -140,18 +140,17 @@ def _library_versions() -> Dict[str, Optional[str]]:
     """Each integration's library version, ``None`` when it is not installed."""
     from importlib import metadata
 
-    from ..stacks import stdlib_integrations, stdlib_version
+    from ..stacks import stdlib_version
 
-    stdlib = stdlib_integrations()
     versions: Dict[str, Optional[str]] = {}
-    for name in REGISTRY:  # integration names are the libraries' distribution names, except the stdlib's
-        if name in stdlib:
-            versions[name] = stdlib_version()  # always present: there is no distribution to find
+    for integration in INTEGRATIONS:
+        if integration.distribution == STDLIB:
+            versions[integration.name] = stdlib_version()  # always present: there is no distribution to find
             continue
         try:
-            versions[name] = metadata.version(name)
+            versions[integration.name] = metadata.version(integration.distribution)
         except metadata.PackageNotFoundError:
-            versions[name] = None
+            versions[integration.name] = None
     return versions
 
 

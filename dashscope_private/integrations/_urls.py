@@ -11,7 +11,7 @@ module adds only what needs the router in force or a library's URL type.
 from __future__ import annotations
 
 from .. import _log
-from .._runtime import current, route_target, route_url
+from .._state import current, route_target, route_url
 from ..errors import DashscopePrivateError
 from ..routing import ANY_PORT, DEFAULT_PORTS
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from .._patching import Patcher
-from .._runtime import on_import
+from .._state import on_import
 from ._urls import is_endpoint, note_proxy_dropped, rewrite_first_argument
 
 __all__ = ["install", "uninstall"]

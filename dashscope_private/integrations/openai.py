@@ -26,7 +26,7 @@ import os
 from types import ModuleType
 
 from .._patching import Patcher
-from .._runtime import on_import
+from .._state import on_import
 from ._urls import rewrite_httpx_url, rewrite_setting, route_url
 
 __all__ = ["install", "uninstall"]

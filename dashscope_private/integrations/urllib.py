@@ -50,7 +50,7 @@ from types import ModuleType
 
 from .. import _log
 from .._patching import Patcher, loaded_module
-from .._runtime import current, on_import, route_target
+from .._state import current, on_import, route_target
 from ..routing import format_netloc
 from ._urls import DEFAULT_PORTS, is_endpoint, names_redirected_host, route_url
 

@@ -39,7 +39,7 @@ from types import FunctionType, ModuleType
 
 from .. import _log
 from .._patching import Patcher
-from .._runtime import on_import
+from .._state import on_import
 from ._urls import is_endpoint, note_proxy_dropped, rewrite_first_argument, route_url, url_is_for_endpoint
 
 __all__ = ["install", "uninstall"]

@@ -7,8 +7,9 @@ from instead: another sdist (httpx's suite for its fork httpx2), or the library'
 release tag (websockets, dashscope: these need `--git SUITE=DIR`, as CI reaches only the package
 index). Where something had to be chosen by hand, `why` says so.
 
-Fields of a suite:
-  dist, version   the sdist fetched (`pip download --no-deps --no-binary :all: dist==version`)
+Fields of a suite (keyed by integration name):
+  dist, version   the sdist fetched (`pip download --no-deps --no-binary :all: dist==version`):
+                  filled in from the integration's row in dashscope_private/_registry.py (`peer`)
   tests           path inside the sdist whose presence means "the sdist ships a suite"
   tests_from      optional: dist/version of another sdist to take the tests from, with `rename`
                   (import-name pairs, old -> new) for a fork; or git_tag/paths/repository for
@@ -37,19 +38,19 @@ HTTPX_TEST_PINS = ["chardet==5.2.0", "cryptography==44.0.0", "pytest==8.3.4", "t
 
 SUITES = {
     "requests": dict(
-        dist="requests", version="2.34.2", tests="tests",
+        tests="tests",
         install=[["{src}[socks]", "--group", "{src}/pyproject.toml:test"]],
         args=["tests"],
         why="test deps: the sdist's `test` dependency group (pytest-httpbin, httpbin, trustme, ...)",
     ),
     "httpx": dict(
-        dist="httpx", version="0.28.1", tests="tests",
+        tests="tests",
         install=[["{src}[brotli,cli,http2,socks,zstd]", *HTTPX_TEST_PINS]],
         args=["tests"],
         why="the sdist ships no requirements file: test tools pinned as in upstream requirements.txt at 0.28.1",
     ),
     "httpx2": dict(
-        dist="httpx2", version="2.16.2", tests="tests",
+        tests="tests",
         # httpx2 is a fork of httpx with the same API under another import name, and ships no tests:
         # httpx's own suite, pointed at httpx2, drives httpx2's clients, transports and proxy code.
         tests_from=dict(dist="httpx", version="0.28.1", rename=[("httpx", "httpx2"), ("httpcore", "httpcore2")]),
@@ -60,7 +61,7 @@ SUITES = {
         "httpcore` (tests where the fork changed behaviour fail on both sides); test tools pinned as for httpx, plus certifi and zstandard",
     ),
     "urllib3": dict(
-        dist="urllib3", version="2.8.0", tests="test",
+        tests="test",
         prepare="urllib3_reqs",
         install=[["-r", "{reqs}"], ["--no-deps", "{src}"]],
         # pytest-timeout (in its test group): a hung test becomes a failure instead of stalling the run.
@@ -73,7 +74,7 @@ SUITES = {
         "urllib3's git fork, which a PyPI-only machine cannot fetch: PyPI hypercorn==0.15.0 (the fork's base) instead; test_http2_probe_blocked_per_thread left out (deadlocks at random in the namespace, either side)",
     ),
     "aiohttp": dict(
-        dist="aiohttp", version="3.14.5", tests="tests",
+        tests="tests",
         install=[["-r", "{src}/requirements/test.txt"], ["--no-deps", "-e", "{src}"]],
         # pytest.ini adds coverage (--cov) and xdist (--numprocesses=auto); coverage only slows us down.
         args=["--no-cov", "tests"],
@@ -81,7 +82,7 @@ SUITES = {
         "extensions compiled) as upstream CI does; coverage switched off (--no-cov)",
     ),
     "websocket-client": dict(
-        dist="websocket-client", version="1.9.2", tests="websocket/tests",
+        tests="websocket/tests",
         install=[["{src}[test]", "python-socks"]],
         args=["websocket/tests"],
         env={"LOCAL_WS_SERVER_PORT": "8765"},
@@ -91,7 +92,7 @@ SUITES = {
         "a C build for a speed-up); the echo server started on loopback as upstream CI does",
     ),
     "websockets": dict(
-        dist="websockets", version="17.0.1", tests="tests",
+        tests="tests",
         # No websockets sdist since 17.0 ships tests, and 13.x-16.x ship a partial tree that
         # cannot be imported (no tests/__init__.py, utils.py or the client/server packages): the
         # suite comes from the repository's release tag, laid over the sdist of that release.
@@ -104,7 +105,7 @@ SUITES = {
         "its timeouts x4 (WEBSOCKETS_TESTS_TIMEOUT_FACTOR, its own knob for slow machines; this one has 2 cores)",
     ),
     "openai": dict(
-        dist="openai", version="3.57.0", tests="tests",
+        tests="tests",
         prepare="openai_reqs",
         install=[["-r", "{reqs}"], ["--no-deps", "{src}"]],
         args=["tests", "--ignore=tests/api_resources"],
@@ -112,7 +113,7 @@ SUITES = {
         "pinned; tests/api_resources left out (generated per-endpoint tests that need the Prism mock server)",
     ),
     "dashscope": dict(
-        dist="dashscope", version="1.26.2", tests="tests/unit",
+        tests="tests/unit",
         # 1.26.2 is published as a wheel only; the repository's unit tests drive the SDK against a mock server
         # of their own on loopback.
         tests_from=dict(sdist=False, git_tag="v1.26.2", paths=["tests", "pytest.ini"], repository="dashscope/dashscope-sdk-python"),
@@ -122,6 +123,21 @@ SUITES = {
         "runs (tests/legacy and tests/integration call the live service); test deps from its requirements-test.txt less the linters, plus pyyaml and tiktoken (tests/unit imports them; its test requirements do not list them)",
     ),
 }
+
+def _peers_from_registry() -> None:
+    """Each suite's dist and version: its integration's ``peer`` in the registry (read as a plain file,
+    as this runner runs outside any venv of the package)."""
+    import runpy
+
+    registry = runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "dashscope_private", "_registry.py"))
+    for name, suite in SUITES.items():
+        peer = registry["BY_NAME"][name].peer
+        if not peer:
+            raise SystemExit(f"tests/peers/suites.py: suite {name!r} has no peer in the registry")
+        suite["dist"], suite["version"] = peer.split("==")
+
+
+_peers_from_registry()
 
 # Fastest suites with tests, for CI (`--quick`); see README.md for the measured timings.
 QUICK = ["requests", "websocket-client", "httpx", "httpx2"]
