@@ -17,7 +17,7 @@ that is not redirected, before any packet leaves:
 - the asyncio loop's ``getaddrinfo``, refused before the executor;
 - proxies, which resolve nothing locally: ``http.client``'s ``set_tunnel`` and
   absolute-form ``putrequest``, and httpcore/httpcore2 pools with a proxy;
-- gevent's and eventlet's replacements of all this (:mod:`._egress_green`).
+- gevent's and eventlet's replacements of all this (:mod:`._egress_green`, installed with it by activation).
 
 A redirected host itself (``dashscope.aliyuncs.com``) is refused too: if it is
 being resolved, it was not redirected. The endpoint, the allow list, other
@@ -347,8 +347,6 @@ def watch(module_name: str, guard: Callable[[Any], None]) -> None:
 def install() -> None:
     """Put the net in place (idempotent); the other modules are guarded when (and each time) they load."""
     global _on
-    from . import _egress_green
-
     _on = True
     for name in LOOKUPS[1:]:  # gevent's thread resolver calls these; socket.getaddrinfo calls _socket's,
         patch(_socket, name, guard_lookups())  # which is left alone so that no lookup is judged twice
@@ -363,7 +361,6 @@ def install() -> None:
         ("httpcore2", _guard_httpcore),
     ):
         watch(module_name, guard)
-    _egress_green.install()
 
 
 def uninstall() -> None:

@@ -198,9 +198,10 @@ def _apply(router: Router) -> None:
 def _apply_egress_guard(router: Router) -> None:
     """Strict or failing closed: the process-level net under every library; otherwise none at all."""
     if router.error is not None or (router.config is not None and router.config.strict):
-        from . import _egress_guard
+        from . import _egress_green, _egress_guard
 
-        _egress_guard.install()
+        _egress_guard.install()  # the socket layer, ssl, asyncio, http.client, httpcore
+        _egress_green.install()  # and gevent's and eventlet's replacements of them
     elif "dashscope_private._egress_guard" in sys.modules:  # loaded only if it was ever needed
         sys.modules["dashscope_private._egress_guard"].uninstall()
 
