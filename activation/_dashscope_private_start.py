@@ -43,7 +43,7 @@ def boot():
 
 
 def watch_environ():
-    """Call ``dashscope_private._boot.environ_changed`` whenever one of our variables is set.
+    """Call ``dashscope_private._environ.environ_changed`` whenever one of our variables is set.
 
     ``os._Environ.__setitem__`` is the one door every write goes through, for
     ``os.environ`` and ``os.environb`` alike (they share one dictionary):
@@ -78,7 +78,7 @@ def watch_environ():
         except Exception:
             return
         try:
-            from dashscope_private._boot import environ_changed
+            from dashscope_private._environ import environ_changed
         except ImportError:  # a stale file whose package is gone
             return
         environ_changed(key)

@@ -1,27 +1,31 @@
-"""Start-up: activation from the environment, below every other layer of the package.
+"""Start-up: activation from the environment, and the post-import hooks it relies on.
 
-Run through ``_dashscope_private_start`` (which ``dashscope_private.pth`` imports,
-and Python 3.15+ runs from ``dashscope_private.start``) when the variable is set.
-With ``DASHSCOPE_PRIVATE_ENDPOINT`` unset, :func:`boot` returns after one
-dictionary lookup. With it set, it validates the configuration (an invalid
-value prints exactly one line, here, at start-up) and registers lazy
-post-import hooks (``_finder``) for the modules the registry names; the
-activation layer, the router and every integration load only when the program
-imports one of them. It never raises: the interpreter must start whatever
-happens here.
+The lowest layer. Run through ``_dashscope_private_start`` (which the ``.pth``
+imports; Python 3.15+ runs it from ``dashscope_private.start``) when the variable
+is set. It validates the configuration (an invalid value prints exactly one line,
+here) and registers lazy post-import hooks for the modules the registry names; the
+activation layer, the router and the integrations load only when the program
+imports one of them. It never raises, and it hands over to activation by name
+(:data:`ACTIVATION`), as a ``.pth`` line names its code: nothing here imports
+anything above it.
 
-Start-up imports only ``config``, ``_registry`` and ``_finder`` (builtins only):
-every module on this path costs every Python process ~0.1-0.3 ms, and the budget
-with the variable set is 15 % of a ~10 ms interpreter start. It hands over to the
-activation layer by name (:data:`ACTIVATION`), as a ``.pth`` line or an entry
-point names its code, so nothing below imports anything above it.
+Start-up loads this module, ``config`` and ``hosts``, builtins only: each module
+costs every Python process ~0.1 ms (~300,000 instructions) before it runs a line,
+and the budget with the variable set is 15 % of a ~10 ms start. Hence the finder
+lives here (``wrapt.importer`` does the same job, but wrapt 2.x costs ~100 ms).
+It sits at the front of ``sys.meta_path`` and answers only for watched names: it
+asks the other finders for the real spec and wraps the loader so the callbacks run
+once the import is complete; a hook registered while its module is still importing
+(here or in another thread) waits for that moment (:class:`_CompletionWatch`). The
+original loader is put back before the module executes, so ``__loader__`` and
+``__spec__`` look as without us. A callback that raises propagates into the user's
+import, so every callback the package registers is guarded (logged once; raised
+only in strict mode).
 """
 
 import _thread
 import os
 import sys
-
-from ._finder import PostImportFinder, finder, is_initializing
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,16 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
     Callback = Callable[[ModuleType], None]
 
 __all__ = [
-    "boot",
-    "finder",
-    "PostImportFinder",
-    "report_startup_error",
-    "settings",
-    "forget_settings",
-    "own_writes",
-    "activation_lock",
-    "watch_environ",
-    "environ_changed",
+    "boot", "finder", "PostImportFinder", "is_initializing", "report_startup_error", "settings",
+    "forget_settings", "activation_lock", "watch_environ", "start_from_settings", "is_strict_failure", "ACTIVATION",
 ]
 
 ENDPOINT = "DASHSCOPE_PRIVATE_ENDPOINT"
@@ -53,13 +49,209 @@ pending = False
 _booted = False
 #: The last start-up error printed (each distinct one is printed once).
 _reported: "object" = None
-#: One lock for every change of activation state: start-up, the watcher, activate(), the
-#: runtime (its ``_lock``). Re-entrant: hooks fired inside an activation re-enter it.
+#: One lock for every change of activation state: start-up, the watcher, activation and the
+#: installer. Re-entrant: hooks fired inside an activation re-enter it.
 activation_lock = _thread.RLock()
-#: Idents of threads writing ``os.environ`` for the runtime itself (see :class:`own_writes`).
-_own_writer: "List[int]" = []
 #: Settings as last read; see :func:`settings`.
 _settings: "Dict[str, str]" = {}
+
+
+# ------------------------------------------------------------------ post-import hooks
+
+
+class _HookedLoader:
+    """Delegates to the real loader and watches the module's import until it completes."""
+
+    def __init__(self, loader: object, finder: "PostImportFinder") -> None:
+        self._loader = loader
+        self._finder = finder
+
+    def create_module(self, spec):  # type: ignore[no-untyped-def]
+        create = getattr(self._loader, "create_module", None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module: "ModuleType") -> None:
+        module.__loader__ = self._loader  # type: ignore[assignment]
+        spec = getattr(module, "__spec__", None)
+        if spec is not None and spec.loader is self:
+            spec.loader = self._loader
+        self._loader.exec_module(module)  # type: ignore[attr-defined]
+        self._finder.when_complete(module.__name__, module)
+
+
+class _CompletionWatch:
+    """Mixed into a module's spec class while its import runs: reports ``_initializing = False``.
+
+    ``importlib._bootstrap._load_unlocked`` sets ``spec._initializing = False``
+    in a ``finally`` once the module is in ``sys.modules`` for good (3.9 to
+    3.13 alike): the one moment an import is complete, in the importing thread,
+    whoever started it. The spec gets its own class back at that moment. (No
+    ``__slots__`` here: the mixed class must keep the spec's ``__dict__`` layout.)
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, value)  # type: ignore[misc]
+        if name == "_initializing" and not value:
+            self.__class__ = self.__class__.__bases__[1]  # the spec's own class again
+            for watcher in _finders:
+                watcher.complete(self.name)  # type: ignore[attr-defined]
+
+
+_watch_classes: "Dict[type, type]" = {}
+#: Every finder made (the process-wide one, and any a test makes): told when a watched import completes.
+_finders: "List[PostImportFinder]" = []
+
+
+def _watch_spec(spec: object) -> bool:
+    """Make ``spec`` report the end of its import; False where its class cannot take the mixin."""
+    cls = type(spec)
+    if _CompletionWatch in cls.__mro__:
+        return True
+    watch = _watch_classes.get(cls)
+    try:
+        if watch is None:
+            watch = _watch_classes[cls] = type(cls.__name__, (_CompletionWatch, cls), {"__slots__": ()})
+        spec.__class__ = watch
+    except TypeError:  # a spec class with another layout (slots, C type): fall back to polling
+        return False
+    return True
+
+
+class PostImportFinder:
+    """A meta path finder that only watches; it never loads anything itself.
+
+    A hook runs exactly once per import of its module, after the module has
+    finished executing: for a module imported later, when that import
+    completes; for a module already imported, at once; and for a module whose
+    import is under way (in this thread, further up the stack, or in another
+    thread) when that import completes. The last case is what a hook
+    registered from inside another hook meets: ``urllib.request`` imports
+    ``http.client``, whose hook registers one for ``urllib.request``.
+    """
+
+    def __init__(self) -> None:
+        self._hooks: Dict[str, List[Callback]] = {}
+        #: hooks waiting for an import under way to complete, by module name
+        self._waiting: Dict[str, List[Callback]] = {}
+        self._resolving: set = set()
+        self._lock = _thread.RLock()
+        _finders.append(self)
+
+    # --------------------------------------------------------------- registry
+
+    def register(self, name: str, callback: "Callback") -> None:
+        """Run ``callback(module)`` after ``name`` is imported, or now if it already is."""
+        with self._lock:
+            self._hooks.setdefault(name, []).append(callback)
+            if self not in sys.meta_path:
+                sys.meta_path.insert(0, self)
+            module = sys.modules.get(name)
+            spec = getattr(module, "__spec__", None) if module is not None else None
+            if spec is None:
+                return  # not imported (or a stand-in without a spec): the import itself fires the hook
+            if is_initializing(module):
+                self._waiting.setdefault(name, []).append(callback)
+                if not _watch_spec(spec) or is_initializing(module):
+                    return  # complete() runs it when the import ends (or find_spec's poll, unwatched)
+                callbacks = self._waiting.pop(name, [])  # it ended meanwhile
+            else:
+                callbacks = [callback]
+        current = sys.modules.get(name) or module  # the module may have replaced itself in sys.modules
+        for hook in callbacks:
+            hook(current)  # type: ignore[arg-type]
+
+    def watches(self, name: str) -> bool:
+        """True when a hook is registered for ``name``."""
+        return name in self._hooks
+
+    def clear(self, leave: bool = False) -> None:
+        """Forget every hook. The finder stays on ``sys.meta_path`` unless ``leave``.
+
+        Removing it while another thread's import iterates ``sys.meta_path``
+        shifts the list under that loop, which then skips the next finder (the
+        path finder, say) and fails with ``ModuleNotFoundError``; with no hooks
+        it answers ``None`` after one dictionary lookup. ``leave`` is for a
+        finder of one's own, once no other thread can be importing.
+        """
+        with self._lock:
+            self._hooks.clear()
+            self._waiting.clear()
+            if leave:
+                try:
+                    sys.meta_path.remove(self)
+                except ValueError:
+                    pass
+
+    def when_complete(self, name: str, module: "ModuleType") -> None:
+        """``module`` has executed: run its hooks once its import is complete (now, if it is)."""
+        with self._lock:
+            callbacks = list(self._hooks.get(name, ()))
+            if not callbacks:
+                return
+            if is_initializing(module):
+                waiting = self._waiting.setdefault(name, [])
+                waiting.extend(c for c in callbacks if c not in waiting)  # once, if register() queued it too
+                if not _watch_spec(module.__spec__) or is_initializing(module):
+                    return
+                callbacks = self._waiting.pop(name, [])
+        for callback in callbacks:
+            callback(module)
+
+    def complete(self, name: str) -> None:
+        """The import of ``name`` has completed: run the hooks that waited for it (once each)."""
+        with self._lock:
+            callbacks = self._waiting.pop(name, [])
+        module = sys.modules.get(name)
+        if module is None:  # the import failed: the next attempt goes through find_spec again
+            return
+        for callback in callbacks:
+            callback(module)
+
+    def _complete_finished(self) -> None:
+        """Fallback for specs that could not be watched: fire for imports that have since completed."""
+        with self._lock:
+            names = [n for n in self._waiting if n in sys.modules and not is_initializing(sys.modules[n])]
+        for name in names:
+            self.complete(name)
+
+    # --------------------------------------------------------------- finder protocol
+
+    def find_spec(self, fullname: str, path=None, target=None):  # type: ignore[no-untyped-def]
+        if self._waiting:
+            self._complete_finished()
+        if fullname not in self._hooks:
+            return None
+        key = (fullname, _thread.get_ident())
+        if key in self._resolving:  # another finder asked the meta path again (e.g. wrapt's)
+            return None
+        self._resolving.add(key)
+        try:
+            spec = None
+            for other in list(sys.meta_path):
+                if other is self:
+                    continue
+                find = getattr(other, "find_spec", None)
+                if find is None:
+                    continue
+                spec = find(fullname, path, target)
+                if spec is not None:
+                    break
+        finally:
+            self._resolving.discard(key)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        spec.loader = _HookedLoader(spec.loader, self)
+        return spec
+
+
+def is_initializing(module: object) -> bool:
+    """True while the module is still executing (its own import, here or in another thread)."""
+    spec = getattr(module, "__spec__", None)
+    return bool(getattr(spec, "_initializing", False))
+
+
+#: The process-wide finder.
+finder = PostImportFinder()
 
 
 # ------------------------------------------------------------------ start-up activation
@@ -88,7 +280,7 @@ def boot() -> None:
         if _booted:
             return
         _booted = True
-        _start()
+        start_from_settings()
 
 
 def settings() -> "Dict[str, str]":
@@ -117,7 +309,7 @@ def forget_settings() -> None:
         _settings.clear()
 
 
-def _start() -> None:
+def start_from_settings() -> None:
     """Validate the environment's configuration and register the lazy hooks; never raises.
 
     Libraries imported already are patched at once (``finder.register`` calls
@@ -125,8 +317,7 @@ def _start() -> None:
     """
     global pending
     try:
-        from ._registry import TRIGGERS
-        from .config import load
+        from .config import TRIGGERS, load
 
         watched = set(TRIGGERS)
         try:
@@ -152,12 +343,12 @@ def _start() -> None:
         elif "socket" in watched and not finder.watches("socket"):  # strict mode set after the endpoint
             finder.register("socket", _activate_on_first_import)
     except Exception as exc:  # never break start-up, whatever went wrong
-        if _is_strict_failure(exc):
+        if is_strict_failure(exc):
             raise
         sys.stderr.write(f"dashscope-private: not activated ({type(exc).__name__}: {exc})\n")
 
 
-def _is_strict_failure(exc: Exception) -> bool:
+def is_strict_failure(exc: Exception) -> bool:
     """An integration failing in strict mode (``IntegrationError``): an error, as at an import."""
     errors = sys.modules.get("dashscope_private.errors")
     return errors is not None and isinstance(exc, errors.DashscopePrivateError)
@@ -172,20 +363,6 @@ def _activate_on_first_import(module: object) -> None:
             pending = False
             runtime.activate_from_environment()
     runtime.install_for_module(getattr(module, "__name__", ""))
-
-
-# ------------------------------------------------------------------ variables set after start-up
-
-
-class own_writes:
-    """``with own_writes():`` around the runtime's own ``os.environ`` writes (exporting
-    ``activate()`` values, restoring them): the watcher ignores them in this thread."""
-
-    def __enter__(self) -> None:
-        _own_writer.append(_thread.get_ident())
-
-    def __exit__(self, *exc_info: object) -> None:
-        _own_writer.remove(_thread.get_ident())
 
 
 def watch_environ() -> None:
@@ -206,6 +383,7 @@ def watch_environ() -> None:
 
 
 def _start_module_from_checkout() -> "ModuleType | None":
+    """The watcher's module from ``activation/`` in a source checkout, where it is not on ``sys.path``."""
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "activation", "_dashscope_private_start.py")
     if not os.path.exists(path):
         return None
@@ -217,29 +395,3 @@ def _start_module_from_checkout() -> "ModuleType | None":
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return sys.modules.setdefault("_dashscope_private_start", module)
-
-
-def environ_changed(key: str) -> None:
-    """A ``DASHSCOPE_PRIVATE_*`` variable was just set in ``os.environ``: (re)activate; never raises.
-
-    Before the first activation this does what start-up would have done (an
-    invalid value: one stderr line, fail closed). While active, the whole
-    configuration is read again (a variable later in the same ``.env`` re-
-    configures). Writes made by our own runtime (``activate()`` exporting its
-    values) are ignored. Serialised with activation under one lock, so a write
-    racing another thread's import neither misses that library nor sees a
-    half-imported runtime.
-    """
-    if _thread.get_ident() in _own_writer:
-        return  # our own write, from inside activate()/deactivate()
-    try:
-        with activation_lock:
-            runtime = sys.modules.get(ACTIVATION)
-            if runtime is not None and not is_initializing(runtime) and runtime.current() is not None:
-                runtime.reconfigure_from_environment()
-            else:
-                _start()
-    except Exception as exc:  # the user's assignment has happened; do not fail it
-        if _is_strict_failure(exc):
-            raise
-        sys.stderr.write(f"dashscope-private: {key} was set, but activation failed ({type(exc).__name__}: {exc})\n")

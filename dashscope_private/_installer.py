@@ -1,7 +1,7 @@
 """The installer: puts each integration in its library, and takes it out again.
 
 Which integrations exist, which imports install them and which module
-implements each are rows of ``_registry``; the implementation is imported by
+implements each are rows of the registry (``config.INTEGRATION_ROWS``, as ``registry`` objects); the implementation is imported by
 name, only when its library is. The contract every integration keeps
 (``docs/architecture.md``): ``install()`` is idempotent and all-or-nothing (a
 failure leaves nothing patched), and ``uninstall()`` returns the targets it left
@@ -11,9 +11,9 @@ in place because someone else wrapped them after us.
 from __future__ import annotations
 
 from . import _log, _state
-from ._boot import activation_lock
-from ._finder import finder
-from ._registry import BY_NAME, TRIGGERS
+from ._boot import activation_lock, finder
+from .config import TRIGGERS
+from .registry import INTEGRATIONS_BY_NAME
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,7 +33,7 @@ def installed_integrations() -> tuple:
 
 def register_hooks(disabled: Iterable[str]) -> None:
     """Install each enabled integration when (or now, if) one of its modules is imported."""
-    for name, integration in BY_NAME.items():
+    for name, integration in INTEGRATIONS_BY_NAME.items():
         if name not in disabled:
             for module_name in integration.modules:
                 finder.register(module_name, _hook_for(name))
@@ -62,7 +62,7 @@ def install(name: str) -> None:
     with activation_lock:
         if _state.current() is None:
             return
-        integration = BY_NAME[name]
+        integration = INTEGRATIONS_BY_NAME[name]
         impl = None
         try:
             # __import__, not importlib.import_module: the latter takes the module lock even for a

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import _boot, _installer, _log, _state
+from . import _boot, _environ, _installer, _log, _state
 from ._boot import finder, report_startup_error, settings
 from ._state import current, endpoint_host, integration_failures, on_import, route_target, route_url
 from .config import ENDPOINT, HOSTS, VARIABLES, HostSet, PUBLIC_MODEL_STUDIO_HOSTS, load, parse_hosts
@@ -162,7 +162,7 @@ def deactivate(forget: bool = True) -> None:
         _state.forget_failures()
         if "dashscope_private._egress_guard" in sys.modules:
             sys.modules["dashscope_private._egress_guard"].uninstall()
-        with _boot.own_writes():
+        with _environ.own_writes():
             for variable, previous in _saved_environ.items():
                 if previous is None:
                     os.environ.pop(variable, None)
@@ -217,7 +217,7 @@ def _export_environment(values: Dict[str, Any], config: Any) -> None:
     """
     from .config import _override_text
 
-    with _boot.own_writes():
+    with _environ.own_writes():
         for variable, value in values.items():
             if value is None:
                 continue

@@ -9,7 +9,7 @@ path (:func:`route_url`, :func:`route_target`) reads it without locking.
 from __future__ import annotations
 
 from . import _log
-from ._finder import finder
+from ._boot import finder
 from .errors import IntegrationError
 from .hosts import format_netloc
 

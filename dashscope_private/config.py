@@ -5,17 +5,25 @@ Pure and I/O-free: :func:`load` takes a mapping and returns a frozen
 runs at interpreter start-up when the plugin is enabled, so it imports nothing
 beyond builtins (no ``re``, ``urllib``, ``dataclasses``, ``typing`` or
 ``logging``); each of those would add milliseconds to every Python process.
-The values it is made of (endpoints, host lists) are parsed in ``hosts``; the
-integration names it accepts come from ``_registry``.
+The values it is made of (endpoints, host lists) are parsed in ``hosts``.
+
+It also holds the registry: one declarative row per integration
+(:data:`INTEGRATION_ROWS`; ``registry`` gives them named fields), the single place
+an integration's facts live. Configuration
+(the names ``DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS`` accepts), start-up (which
+imports trigger activation), the installer (which module implements each),
+``doctor`` and its stacks table, the README tables, the CI matrix's pins
+(``.ci/run`` reads :func:`ci_requirements`) and the peer-suite runner all read it.
+It lives here, not in a module of its own, because start-up needs it and every
+module on the start-up path costs every Python process ~300,000 instructions.
 """
 
 from . import hosts as _hosts
-from ._registry import NAMES as INTEGRATIONS
 from .hosts import BASE_PATHS, PUBLIC_MODEL_STUDIO_HOSTS, Endpoint, HostSet, _error, _Frozen, default_hosts_for, parse_hosts
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Mapping
+    from typing import Any, Dict, Mapping, Tuple
 
 __all__ = [
     "ENDPOINT",
@@ -27,7 +35,11 @@ __all__ = [
     "OSS",
     "ALLOW",
     "VARIABLES",
-    "INTEGRATIONS",
+    "INTEGRATION_ROWS",
+    "INTEGRATION_NAMES",
+    "TRIGGERS",
+    "STDLIB",
+    "ci_requirements",
     "Config",
     "load",
     "is_enabled",
@@ -53,6 +65,93 @@ ALLOW = "DASHSCOPE_PRIVATE_ALLOW"
 
 #: Every variable the plugin reads, in documentation order.
 VARIABLES = (ENDPOINT, HOSTS, DISABLE, DISABLED_INTEGRATIONS, LOG, STRICT, OSS, ALLOW)
+
+
+# --------------------------------------------------------------------------- integrations: one row each
+
+#: ``Integration.distribution`` of an integration that patches the standard library.
+STDLIB = "stdlib"
+#: The CI matrix's legs, oldest SDKs first (``.ci/run``).
+LEGS = ("oldest", "middle", "newest")
+
+
+#: One declarative row per integration, the single place its facts live:
+#: ``name: (modules, distribution, covers, checked, peer)``. Literals, so that start-up
+#: (which needs only the names and the trigger modules) pays almost nothing for them;
+#: ``registry.Integration`` gives each row named fields:
+#:
+#: ``name``          as accepted by ``DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS`` (the library's
+#:                   distribution name, except for the standard library's)
+#: ``modules``       the imports that install it (post-import hooks; nothing loads before)
+#: ``distribution``  the distribution ``doctor`` looks up for its version, or :data:`STDLIB`
+#: ``covers``        ``(stack, what is redirected)`` pairs, the rows ``doctor`` and the README show;
+#:                   a stack is a distribution name, or a module name for the standard library
+#: ``checked``       CI leg -> the requirement ``.ci/run`` installs there (absent: not on that leg)
+#: ``peer``          ``dist==version`` of the library whose own test suite runs with the plugin
+#:                   (``tests/peers``), or ``None``
+INTEGRATION_ROWS = {
+    "openai": (
+        ("openai",), "openai", (("openai", "clients, per-request URLs and WebSocket connection managers"),),
+        {"oldest": "openai==1.55.3", "middle": "openai>=2,<3", "newest": "openai"}, "openai==3.57.0",
+    ),
+    "dashscope": (
+        ("dashscope",), "dashscope", (("dashscope", "URL globals and the 2.x Client; the rest through its transports"),),
+        {"oldest": "dashscope==1.14.0", "middle": "dashscope==1.27.8", "newest": "dashscope"}, "dashscope==1.26.2",
+    ),
+    "requests": (
+        ("requests",), "requests", (("requests", ""),),
+        {"oldest": "requests", "middle": "requests", "newest": "requests"}, "requests==2.34.2",
+    ),
+    "httpx": (
+        ("httpx",), "httpx", (("httpx", ""),),
+        {"oldest": "httpx==0.28.1", "middle": "httpx", "newest": "httpx"}, "httpx==0.28.1",
+    ),
+    "httpx2": (  # not on Python 3.9
+        ("httpx2",), "httpx2", (("httpx2", ""),),
+        {"middle": "httpx2", "newest": "httpx2"}, "httpx2==2.16.2",
+    ),
+    "aiohttp": (
+        ("aiohttp",), "aiohttp", (("aiohttp", "HTTP and ws_connect"),),
+        {"oldest": "aiohttp", "middle": "aiohttp", "newest": "aiohttp"}, "aiohttp==3.14.5",
+    ),
+    "websocket-client": (
+        ("websocket",), "websocket-client", (("websocket-client", ""),),
+        {"oldest": "websocket-client", "middle": "websocket-client", "newest": "websocket-client"}, "websocket-client==1.9.2",
+    ),
+    "urllib": (
+        ("http.client",), STDLIB,
+        (
+            ("urllib.request", "the scheme may change (https -> http endpoint)"),
+            ("http.client", "same scheme only: a connection object cannot switch TLS; refused in strict mode otherwise"),
+        ),
+        {}, None,
+    ),
+    "urllib3": (
+        ("urllib3",), "urllib3", (("urllib3", "PoolManager, ProxyManager, urllib3.request"),),
+        {"oldest": "urllib3", "middle": "urllib3", "newest": "urllib3"}, "urllib3==2.8.0",
+    ),
+    "websockets": (
+        ("websockets",), "websockets", (("websockets", "asyncio, sync and legacy clients"),),
+        {"oldest": "websockets==13.1", "middle": "websockets>=15,<16", "newest": "websockets"}, "websockets==17.0.1",
+    ),
+    "dspy": (("dspy",), "dspy", (("dspy", "its bundled lm15 client"),), {"newest": "dspy"}, None),
+}
+#: Names in row order, as ``DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS`` lists them in errors.
+INTEGRATION_NAMES = tuple(INTEGRATION_ROWS)
+#: Module name -> names of the integrations its import installs.
+TRIGGERS: "Dict[str, Tuple[str, ...]]" = {}
+for _name, _row in INTEGRATION_ROWS.items():
+    for _module in _row[0]:
+        TRIGGERS[_module] = TRIGGERS.get(_module, ()) + (_name,)
+del _name, _row, _module
+
+
+def ci_requirements(leg: str) -> "Tuple[str, ...]":
+    """The requirements ``.ci/run`` installs for a leg's integrations (the leg adds its tools)."""
+    if leg not in LEGS:
+        raise ValueError(f"unknown leg {leg!r}; known: {', '.join(LEGS)}")
+    return tuple(row[3][leg] for row in INTEGRATION_ROWS.values() if leg in row[3])
+
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
@@ -133,8 +232,8 @@ def _parse_integrations(variable: str, value: str) -> frozenset:
         name = item.strip().lower().replace("_", "-")
         if not name:
             continue
-        if name not in INTEGRATIONS:
-            raise _error(variable, f"unknown integration {item.strip()!r}", "choose from " + ", ".join(INTEGRATIONS))
+        if name not in INTEGRATION_ROWS:
+            raise _error(variable, f"unknown integration {item.strip()!r}", "choose from " + ", ".join(INTEGRATION_NAMES))
         names.add(name)
     return frozenset(names)
 

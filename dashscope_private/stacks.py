@@ -1,6 +1,6 @@
 """What this package does for each HTTP stack a program may use: the table ``doctor`` shows.
 
-The stacks our integrations patch come from ``_registry`` (their ``covers``); the
+The stacks our integrations patch come from the registry in ``config`` (their ``covers``); the
 rest, stacks we do not patch and ways around strict mode's net, are listed here.
 
 Pure data plus a scan of installed distributions' metadata: nothing here
@@ -16,7 +16,7 @@ seconds). Three levels of coverage:
 
 from __future__ import annotations
 
-from ._registry import INTEGRATIONS, STDLIB
+from .registry import INTEGRATIONS, STDLIB
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover

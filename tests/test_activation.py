@@ -11,7 +11,7 @@ import threading
 import pytest
 
 import dashscope_private
-from dashscope_private import _registry, _runtime
+from dashscope_private import _runtime, registry
 from dashscope_private._patching import is_patched
 from dashscope_private.errors import ConfigError, IntegrationError
 
@@ -79,7 +79,7 @@ def test_broken_integration_warns_once_and_rolls_back(standin, monkeypatch, capl
     requests = pytest.importorskip("requests")
 
     original = requests.Session.__dict__["request"]
-    monkeypatch.setattr(_registry.BY_NAME["requests"], "implementation", "broken_integration")
+    monkeypatch.setattr(registry.INTEGRATIONS_BY_NAME["requests"], "implementation", "broken_integration")
     with caplog.at_level(logging.WARNING, logger="dashscope_private"):
         dashscope_private.activate(standin.url)
         dashscope_private.activate(standin.url)
@@ -92,7 +92,7 @@ def test_broken_integration_warns_once_and_rolls_back(standin, monkeypatch, capl
 
 def test_broken_integration_in_strict_mode_is_an_error(standin, monkeypatch):
     pytest.importorskip("requests")
-    monkeypatch.setattr(_registry.BY_NAME["requests"], "implementation", "broken_integration")
+    monkeypatch.setattr(registry.INTEGRATIONS_BY_NAME["requests"], "implementation", "broken_integration")
     with pytest.raises(IntegrationError, match="could not patch requests.*STRICT"):
         dashscope_private.activate(standin.url, strict=True)
 
@@ -101,8 +101,8 @@ def test_broken_integration_never_breaks_the_users_import():
     """In a fresh process: the hook fires inside `import requests`, fails, and the import still works."""
     pytest.importorskip("requests")
     code = (
-        "import dashscope_private, dashscope_private._runtime as r, dashscope_private._registry as g\n"
-        "g.BY_NAME['requests'].implementation = 'broken_integration'\n"
+        "import dashscope_private, dashscope_private._runtime as r, dashscope_private.registry as g\n"
+        "g.INTEGRATIONS_BY_NAME['requests'].implementation = 'broken_integration'\n"
         "dashscope_private.activate('http://127.0.0.1:9')\n"
         "import requests\n"
         "print('imported', requests.__name__, 'requests' in r.installed_integrations())\n"

@@ -225,7 +225,7 @@ def test_readme_names_every_integration_that_can_be_disabled():
     import os
     import re
 
-    from dashscope_private._registry import NAMES
+    from dashscope_private.config import INTEGRATION_NAMES as NAMES
     from dashscope_private.config import DISABLED_INTEGRATIONS
 
     readme = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")

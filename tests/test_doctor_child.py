@@ -52,9 +52,9 @@ class Reword(logging.Filter):
 
 logging.getLogger("dashscope_private").addFilter(Reword())
 
-from dashscope_private import _registry
+from dashscope_private import registry
 
-_registry.BY_NAME["requests"].implementation = "half_broken_integration"
+registry.INTEGRATIONS_BY_NAME["requests"].implementation = "half_broken_integration"
 '''
 
 

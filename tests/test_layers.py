@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import os
 import re
-import runpy
 import sys
 
 import pytest
@@ -15,7 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = os.path.join(ROOT, "dashscope_private")
 
 #: Start-up with the variable set loads these (and only stdlib modules every interpreter has loaded).
-START_UP = {"dashscope_private", "dashscope_private._boot", "dashscope_private._finder", "dashscope_private.config", "dashscope_private.hosts", "dashscope_private._registry"}
+START_UP = {"dashscope_private", "dashscope_private._boot", "dashscope_private.config", "dashscope_private.hosts"}
 
 
 def _modules() -> dict:
@@ -107,7 +106,7 @@ def test_layers_point_down():
     """Start-up imports nothing above it; the state the request path reads imports no activation;
     integrations and the net read the state, never activation."""
     graph = _graph()
-    above_start_up = {"dashscope_private._state", "dashscope_private._runtime", "dashscope_private._installer", "dashscope_private.routing"}
+    above_start_up = {"dashscope_private._state", "dashscope_private._runtime", "dashscope_private._installer", "dashscope_private._environ", "dashscope_private.routing"}
     for module in START_UP - {"dashscope_private"}:
         assert not graph[module] & above_start_up, (module, graph[module])
     assert not graph["dashscope_private._state"] & {"dashscope_private._runtime", "dashscope_private._installer"}
@@ -138,14 +137,22 @@ def test_start_up_imports_only_builtins():
 # ------------------------------------------------------------------ the registry is read by everyone
 
 
-def _registry() -> dict:
-    return runpy.run_path(os.path.join(PACKAGE, "_registry.py"))
+def _registry():  # type: ignore[no-untyped-def]
+    from dashscope_private import config, registry
+
+    class Both:  # the rows' data and their named view
+        INTEGRATIONS = registry.INTEGRATIONS
+        INTEGRATION_NAMES = config.INTEGRATION_NAMES
+        LEGS = config.LEGS
+        ci_requirements = staticmethod(config.ci_requirements)
+
+    return Both
 
 
 def test_every_row_has_its_integration_module_and_every_module_its_row():
     registry = _registry()
     files = {f[:-3] for f in os.listdir(os.path.join(PACKAGE, "integrations")) if f.endswith(".py") and not f.startswith("_")}
-    implementations = {row.implementation.rpartition(".")[2] for row in registry["INTEGRATIONS"]}
+    implementations = {row.implementation.rpartition(".")[2] for row in registry.INTEGRATIONS}
     assert implementations == files
 
 
@@ -157,7 +164,7 @@ def test_every_row_has_a_test_driver():
     finally:
         sys.path.pop(0)
     driven = {driver.INTEGRATION for driver in drivers() if getattr(driver, "INTEGRATION", None)}
-    assert set(_registry()["NAMES"]) <= driven, set(_registry()["NAMES"]) - driven
+    assert set(_registry().INTEGRATION_NAMES) <= driven, set(_registry().INTEGRATION_NAMES) - driven
 
 
 def test_peer_suites_are_the_registrys_peers():
@@ -166,7 +173,7 @@ def test_peer_suites_are_the_registrys_peers():
         import suites
     finally:
         sys.path.pop(0)
-    peers = {row.name: row.peer for row in _registry()["INTEGRATIONS"] if row.peer}
+    peers = {row.name: row.peer for row in _registry().INTEGRATIONS if row.peer}
     assert set(suites.SUITES) == set(peers)
     assert {name: f"{s['dist']}=={s['version']}" for name, s in suites.SUITES.items()} == peers
 
@@ -175,16 +182,16 @@ def test_ci_installs_the_registrys_pins():
     """.ci/run takes each leg's library requirements from the registry (ci_requirements)."""
     script = open(os.path.join(ROOT, ".ci", "run"), encoding="utf-8").read()
     registry = _registry()
-    for leg in registry["LEGS"]:
+    for leg in registry.LEGS:
         assert re.search(rf"^\s*leg {leg} .*\$\(registry_pins {leg}\)", script, re.M), leg
-        assert registry["ci_requirements"](leg)
+        assert registry.ci_requirements(leg)
     with pytest.raises(ValueError):
-        registry["ci_requirements"]("nightly")
+        registry.ci_requirements("nightly")
 
 
 def test_doctor_and_stacks_read_the_registry():
     from dashscope_private import stacks
-    from dashscope_private._registry import INTEGRATIONS, STDLIB
+    from dashscope_private.registry import INTEGRATIONS, STDLIB
 
     for row in INTEGRATIONS:
         table = stacks.STDLIB_STACKS if row.distribution == STDLIB else stacks.STACKS

@@ -88,7 +88,7 @@ def test_the_watcher_is_invisible(startup):
         import dashscope_private._boot as b; b.watch_environ()
         assert os._Environ._dashscope_private_setitem is original  # every start-up path again: still one layer
         calls = []
-        b.environ_changed = lambda key: calls.append(key)
+        import dashscope_private._environ as e; e.environ_changed = lambda key: calls.append(key)
         os.environ['DASHSCOPE_PRIVATE_LOG'] = 'info'
         assert calls == ['DASHSCOPE_PRIVATE_LOG'], calls
         print('ok')

@@ -23,13 +23,13 @@ def inspect(endpoint: str, names: List[str]) -> Dict[str, Any]:
     """Activate, import the libraries behind ``names``, and describe the result as plain data."""
     import dashscope_private
     from dashscope_private import _runtime
-    from dashscope_private._registry import BY_NAME
+    from dashscope_private.registry import INTEGRATIONS_BY_NAME
 
     dashscope_private.activate(endpoint)
     import_errors: Dict[str, Optional[str]] = {}
     for name in names:
         try:
-            __import__(BY_NAME[name].modules[0])
+            __import__(INTEGRATIONS_BY_NAME[name].modules[0])
             import_errors[name] = None
         except Exception as exc:
             import_errors[name] = f"{type(exc).__name__}: {exc}"

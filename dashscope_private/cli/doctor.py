@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 
 from .. import __version__
-from .._registry import INTEGRATIONS, NAMES, STDLIB
+from ..config import INTEGRATION_NAMES
+from ..registry import INTEGRATIONS, STDLIB
 from ..config import ENDPOINT, VARIABLES, endpoint_base_path, load
 from ..errors import ConfigError, DashscopePrivateError
 from ..routing import Router
@@ -93,7 +94,7 @@ def build_report(probe: bool = False) -> Dict[str, Any]:
     checks = check_integrations(to_check, environ[ENDPOINT], _routed(router, PROBE_URL))
     report["libraries"] = {
         name: {"version": versions[name], "disabled": name in config.disabled_integrations, **checks.get(name, {})}
-        for name in NAMES
+        for name in INTEGRATION_NAMES
     }
     for name, info in report["libraries"].items():
         if info["version"] and not info["disabled"] and not info.get("ok"):

@@ -9,7 +9,7 @@ index). Where something had to be chosen by hand, `why` says so.
 
 Fields of a suite (keyed by integration name):
   dist, version   the sdist fetched (`pip download --no-deps --no-binary :all: dist==version`):
-                  filled in from the integration's row in dashscope_private/_registry.py (`peer`)
+                  filled in from the integration's row in the registry (`peer`, dashscope_private/config.py)
   tests           path inside the sdist whose presence means "the sdist ships a suite"
   tests_from      optional: dist/version of another sdist to take the tests from, with `rename`
                   (import-name pairs, old -> new) for a fork; or git_tag/paths/repository for
@@ -125,13 +125,17 @@ SUITES = {
 }
 
 def _peers_from_registry() -> None:
-    """Each suite's dist and version: its integration's ``peer`` in the registry (read as a plain file,
-    as this runner runs outside any venv of the package)."""
-    import runpy
+    """Each suite's dist and version: its integration's ``peer`` in the registry (``config`` is
+    builtins only: this runner imports it from the checkout, outside any venv of the package)."""
+    import sys
 
-    registry = runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "dashscope_private", "_registry.py"))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    try:
+        from dashscope_private.registry import INTEGRATIONS_BY_NAME
+    finally:
+        del sys.path[0]
     for name, suite in SUITES.items():
-        peer = registry["BY_NAME"][name].peer
+        peer = INTEGRATIONS_BY_NAME[name].peer
         if not peer:
             raise SystemExit(f"tests/peers/suites.py: suite {name!r} has no peer in the registry")
         suite["dist"], suite["version"] = peer.split("==")
