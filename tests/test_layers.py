@@ -183,7 +183,7 @@ def test_ci_installs_the_registrys_pins():
     script = open(os.path.join(ROOT, ".ci", "run"), encoding="utf-8").read()
     registry = _registry()
     for leg in registry.LEGS:
-        assert re.search(rf"^\s*leg {leg} .*\$\(registry_pins {leg}\)", script, re.M), leg
+        assert re.search(rf"^\s*pins=\$\(registry_pins {leg}\).*\n\s*leg {leg} .*\$pins", script, re.M), leg
         assert registry.ci_requirements(leg)
     with pytest.raises(ValueError):
         registry.ci_requirements("nightly")
