@@ -61,6 +61,8 @@ _installed: Dict[str, ModuleType] = {}
 #: integration name -> {"target": module it could not patch, "error": "Type: message"}; read by doctor's child check
 _failures: Dict[str, Dict[str, str]] = {}
 _saved_environ: Dict[str, Optional[str]] = {}
+#: ``_audit.Recorder`` while audit or metrics are on, else ``None``: the request path's one extra test
+_recorder: Any = None
 
 
 # ------------------------------------------------------------------ request path
@@ -88,6 +90,8 @@ def route_url(url: str, warn: bool = True) -> str:
     router = _router
     if router is None or not isinstance(url, str):
         return url
+    if _recorder is not None:  # audit/metrics (_audit): records the decision, then as below
+        return _recorder.route_url(router, url, warn)  # type: ignore[no-any-return]
     new = router.rewrite(url, warn)
     if new is not url and _log._level is not None and _log._level <= 10:
         _log_rewrite(url, new)
@@ -99,6 +103,8 @@ def route_target(scheme: str, host: str, warn: bool = True) -> Target | None:
     router = _router
     if router is None or not host:
         return None
+    if _recorder is not None:  # audit/metrics (_audit)
+        return _recorder.route_target(router, scheme, host, warn)  # type: ignore[no-any-return]
     target = router.target_for(scheme, host, warn)
     if target is not None and _log._level is not None and _log._level <= 10:
         new_scheme, new_host, port = target
@@ -248,6 +254,10 @@ def deactivate(forget: bool = True) -> None:
     with _lock:
         _boot.pending = False
         _router = None
+        if _recorder is not None:
+            from . import _audit
+
+            _audit.remove()
         finder.clear()
         for name in list(_installed):
             _uninstall(name)
@@ -290,6 +300,25 @@ def _apply(router: Router) -> None:
         if name not in disabled:
             finder.register(module_name, _make_hook(name))
     _apply_egress_guard(router)
+    _apply_audit(config)
+
+
+def _apply_audit(config: Any) -> None:
+    """The audit trail and metrics (``_audit``): imported only when one of them is on."""
+    on = _recorder is not None or (config is not None and config.audit) or "opentelemetry.metrics" in sys.modules
+    if on or "dashscope_private._audit" in sys.modules:  # (the pytest plugin's strict mode listens through it)
+        from . import _audit
+
+        _audit.apply(config)
+    if "opentelemetry.metrics" not in sys.modules:
+        finder.register("opentelemetry.metrics", _metrics_imported)
+
+
+def _metrics_imported(module: ModuleType) -> None:
+    """The program imported OpenTelemetry's metrics API after activation: count decisions for it too."""
+    with _lock:
+        if _router is not None:
+            _apply_audit(_router.config)
 
 
 def _apply_egress_guard(router: Router) -> None:
