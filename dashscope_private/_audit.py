@@ -21,7 +21,8 @@ string, a header or a key: the URL is only ever used to find its host.
 - The integration is found from the caller's frames, only when audit or metrics are on: the
   first module outside this package (its top-level package, mapped to our integration's
   name: ``websocket`` → ``websocket-client``, ``http``/``urllib`` → ``urllib``), or our
-  integration module itself when it calls directly. No integration passes anything, so
+  integration module itself when it calls directly; for the public ``rewrite_url()``, the
+  caller's top-level package. No integration passes anything, so
   the request path with audit off is untouched; ``bench/audit.py`` measures the cost.
 """
 
@@ -72,7 +73,7 @@ def integration_of(frame: Any) -> str:
         found = _BY_MODULE.get(name)
         if found is not None:
             return found
-        if not name.startswith(_PREFIX):
+        if not name.startswith(_PREFIX) and name != "dashscope_private":
             top = name.partition(".")[0]
             return _BY_LIBRARY.get(top, top)
         frame = frame.f_back
