@@ -66,16 +66,33 @@ _MEMO_LIMIT = 512
 _NOTHING = ()  # memo value: nothing to record for this URL or host
 
 
+def _name_for(module: str) -> str | None:
+    """The integration for code in ``module``; ``None`` for our modules that pass a request on."""
+    found = _BY_MODULE.get(module)
+    if found is not None:
+        return found
+    if module.startswith(_PREFIX) or module == "dashscope_private":
+        return None
+    top = module.partition(".")[0]
+    return _BY_LIBRARY.get(top, top)
+
+
+#: code object -> its integration (``None``: look further up); one dict lookup per frame
+_CODES: Dict[Any, Optional[str]] = {}
+_UNSEEN = object()
+
+
 def integration_of(frame: Any) -> str:
     """The integration a request came through, from the frames above the request path."""
     while frame is not None:
-        name = frame.f_globals.get("__name__") or ""
-        found = _BY_MODULE.get(name)
+        code = frame.f_code
+        found = _CODES.get(code, _UNSEEN)
+        if found is _UNSEEN:
+            if len(_CODES) >= 4096:
+                _CODES.clear()
+            found = _CODES[code] = _name_for(frame.f_globals.get("__name__") or "")
         if found is not None:
-            return found
-        if not name.startswith(_PREFIX) and name != "dashscope_private":
-            top = name.partition(".")[0]
-            return _BY_LIBRARY.get(top, top)
+            return found  # type: ignore[return-value]
         frame = frame.f_back
     return "unknown"
 
@@ -141,7 +158,13 @@ class Recorder:
                 self._urls.clear()
             self._urls[url] = kind
         if kind is not _NOTHING and (warn or kind.decision == "redirected"):
-            self.hit(kind, integration_of(sys._getframe(2)))
+            frame = sys._getframe(2)
+            integration = _CODES.get(frame.f_code) or integration_of(frame)  # inlined: the common case is one lookup
+            counter = kind.counters.get(integration)
+            if counter is None or self.metrics is not None:
+                self.hit(kind, integration)
+            else:
+                next(counter)
         if new is not url and _log._level is not None and _log._level <= 10:
             from ._runtime import _log_rewrite
 
@@ -165,7 +188,13 @@ class Recorder:
                 self._hosts.clear()
             self._hosts[host] = kind
         if kind is not _NOTHING and (warn or kind.decision == "redirected"):
-            self.hit(kind, integration_of(sys._getframe(2)))
+            frame = sys._getframe(2)
+            integration = _CODES.get(frame.f_code) or integration_of(frame)
+            counter = kind.counters.get(integration)
+            if counter is None or self.metrics is not None:
+                self.hit(kind, integration)
+            else:
+                next(counter)
         return target
 
     def blocked(self, host: str, integration: str) -> None:
