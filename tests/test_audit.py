@@ -19,7 +19,7 @@ import pytest
 import requests
 
 import dashscope_private
-from dashscope_private import _audit, _runtime
+from dashscope_private import _runtime
 from dashscope_private.config import AUDIT, VARIABLES, load
 from dashscope_private.errors import ConfigError, PublicEgressBlocked
 
@@ -175,6 +175,8 @@ def test_off_means_no_recorder_and_no_import(tmp_path):
 
 
 def test_counts_are_flushed_periodically_and_at_deactivation(tmp_path, standin, monkeypatch):
+    from dashscope_private import _audit
+
     monkeypatch.setattr(_audit, "FLUSH_SECONDS", 0.2)
     path = tmp_path / "audit.jsonl"
     dashscope_private.activate(standin.url, audit=str(path))
