@@ -20,7 +20,7 @@ import requests
 
 import dashscope_private
 from dashscope_private import _runtime
-from dashscope_private.config import AUDIT, VARIABLES, load
+from dashscope_private.config import VARIABLES, load
 from dashscope_private.errors import ConfigError, PublicEgressBlocked
 
 from venvs import run
@@ -29,6 +29,7 @@ CAN_ISOLATE = hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("uns
 GUARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stacks", "_guard")
 FIELDS = {"time", "pid", "machine", "host", "decision", "target", "integration", "count"}
 SECRETS = ("QUERYSECRET", "sk-HEADERSECRET", "HEADERVALUE", "sk-KEYSECRET", "services", "/api", "/compatible-mode", "?", "Authorization")
+AUDIT = "DASHSCOPE_PRIVATE_AUDIT"
 PORT = 18431  # the stand-in's port inside the program's own network namespace
 
 PROGRAM = textwrap.dedent("""
