@@ -8,6 +8,9 @@ or later.
 
 Written for every start-up: builtins and ``os`` only, no annotations that
 cost anything, nothing that can raise out of :func:`boot`.
+
+PYTEST_DONT_REWRITE: imported by the ``.pth`` before pytest starts, and pytest marks the
+distribution's modules for assertion rewriting because of its ``pytest11`` plugin.
 """
 
 import os
@@ -22,6 +25,7 @@ VARIABLES = (
     "DASHSCOPE_PRIVATE_STRICT",
     "DASHSCOPE_PRIVATE_OSS",
     "DASHSCOPE_PRIVATE_ALLOW",
+    "DASHSCOPE_PRIVATE_AUDIT",
 )
 #: Class attribute of ``os._Environ`` holding the original ``__setitem__`` once the
 #: watcher is installed; its presence means "installed", so there is only ever one.

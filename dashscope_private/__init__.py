@@ -37,6 +37,8 @@ kernel from its environment (also where no ``.pth`` ran) and adds the line magic
 ``import dashscope_private.auto`` activates from the environment where
 ``.pth`` files are not processed. This module imports nothing heavy: it is
 loaded at interpreter start-up on Python 3.15+ (``.start`` files).
+
+PYTEST_DONT_REWRITE: loaded at start-up, before pytest, when the variable is set.
 """
 
 TYPE_CHECKING = False

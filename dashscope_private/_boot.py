@@ -303,10 +303,11 @@ def settings() -> "Dict[str, str]":
         return dict(_settings)
 
 
-def forget_settings() -> None:
-    """``deactivate()``: settings are read afresh from ``os.environ`` next time."""
+def forget_settings(keep: "Dict[str, str] | None" = None) -> None:
+    """``deactivate()``: settings are read afresh from ``os.environ`` next time (``keep``: as if read)."""
     with activation_lock:
         _settings.clear()
+        _settings.update(keep or {})
 
 
 def start_from_settings() -> None:

@@ -92,8 +92,21 @@ def check_host(host: object) -> None:
         except UnicodeError:
             return
     name = normalize_host(host)
-    if router.decide(name) != PASS:  # raises for blocked hosts itself
-        raise PublicEgressBlocked(name, "", _HINT)
+    try:
+        if router.decide(name) == PASS:  # raises for blocked hosts itself
+            return
+    except Exception:
+        _record_block(name)
+        raise
+    _record_block(name)
+    raise PublicEgressBlocked(name, "", _HINT)
+
+
+def _record_block(name: str) -> None:
+    """The audit trail (``_audit``) hears of a refusal by the net, labelled ``strict-net``."""
+    recorder = _state._recorder
+    if recorder is not None:
+        recorder.blocked(name, "strict-net")
 
 
 def _check_address(sock: object, address: object) -> None:

@@ -22,6 +22,7 @@ from .routing import Router
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
+    from types import ModuleType
     from typing import Any, Dict, Optional
 
 __all__ = [
@@ -157,6 +158,10 @@ def deactivate(forget: bool = True) -> None:
     with _lock:
         _boot.pending = False
         _state.swap(None)
+        if _state._recorder is not None:
+            from . import _audit
+
+            _audit.remove()
         finder.clear()
         _installer.uninstall_all()
         _state.forget_failures()
@@ -193,6 +198,26 @@ def _apply(router: Router) -> None:
     finder.clear()
     _installer.register_hooks(disabled)
     _apply_egress_guard(router)
+    _apply_audit(config)
+
+
+def _apply_audit(config: Any) -> None:
+    """The audit trail and metrics (``_audit``): imported only when one of them is on."""
+    on = _state._recorder is not None or (config is not None and config.audit) or "opentelemetry.metrics" in sys.modules
+    if on or "dashscope_private._audit" in sys.modules:  # (the pytest plugin's strict mode listens through it)
+        from . import _audit
+
+        _audit.apply(config)
+    if "opentelemetry.metrics" not in sys.modules:
+        finder.register("opentelemetry.metrics", _metrics_imported)
+
+
+def _metrics_imported(module: ModuleType) -> None:
+    """The program imported OpenTelemetry's metrics API after activation: count decisions for it too."""
+    with _lock:
+        router = current()
+        if router is not None:
+            _apply_audit(router.config)
 
 
 def _apply_egress_guard(router: Router) -> None:
@@ -228,3 +253,46 @@ def _export_environment(values: Dict[str, Any], config: Any) -> None:
 def _remember(variable: str) -> None:
     if variable not in _saved_environ:
         _saved_environ[variable] = os.environ.get(variable)
+
+
+# ------------------------------------------------------------------ putting a state back (the pytest plugin)
+
+
+def apply_router(router: Router) -> None:
+    """Put ``router`` in force with its hooks and net, as activation does (the pytest plugin's strict mode)."""
+    with _lock:
+        _apply(router)
+
+
+def snapshot() -> Dict[str, Any]:
+    """Everything activation changes: the router, what it exported to ``os.environ``, the settings read."""
+    with _lock:
+        return {
+            "router": current(),
+            "saved_environ": dict(_saved_environ),
+            "environ": {name: os.environ.get(name) for name in VARIABLES},
+            "settings": _boot.settings(),
+            "pending": _boot.pending,
+        }
+
+
+def restore(saved: Dict[str, Any]) -> None:
+    """Put back a :func:`snapshot` exactly (integrations stay installed: they read the router per call)."""
+    with _lock:
+        with _environ.own_writes():
+            for name, value in saved["environ"].items():
+                if value is None:
+                    os.environ.pop(name, None)
+                elif os.environ.get(name) != value:
+                    os.environ[name] = value
+        router = saved["router"]
+        if router is None:
+            if current() is not None:
+                _saved_environ.clear()  # the environment is restored already
+                deactivate()
+        else:
+            _apply(router)
+        _saved_environ.clear()
+        _saved_environ.update(saved["saved_environ"])
+        _boot.forget_settings(keep=saved["settings"])
+        _boot.pending = saved["pending"]

@@ -16,7 +16,7 @@ from .hosts import format_netloc
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from types import ModuleType
-    from typing import Callable, Dict, Optional
+    from typing import Any, Callable, Dict, Optional
 
     from .routing import Router, Target
 
@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 _router: Optional[Router] = None
+#: ``_audit.Recorder`` while audit or metrics are on, else ``None``: the request path's one extra test
+_recorder: Any = None
 #: integration name -> {"target": module it could not patch, "error": "Type: message"}; read by doctor's child check
 _failures: Dict[str, Dict[str, str]] = {}
 
@@ -63,6 +65,8 @@ def route_url(url: str, warn: bool = True) -> str:
     router = _router
     if router is None or not isinstance(url, str):
         return url
+    if _recorder is not None:  # audit/metrics (_audit): records the decision, then as below
+        return _recorder.route_url(router, url, warn)  # type: ignore[no-any-return]
     new = router.rewrite(url, warn)
     if new is not url and _log._level is not None and _log._level <= 10:
         _log_rewrite(url, new)
@@ -74,6 +78,8 @@ def route_target(scheme: str, host: str, warn: bool = True) -> Target | None:
     router = _router
     if router is None or not host:
         return None
+    if _recorder is not None:  # audit/metrics (_audit)
+        return _recorder.route_target(router, scheme, host, warn)  # type: ignore[no-any-return]
     target = router.target_for(scheme, host, warn)
     if target is not None and _log._level is not None and _log._level <= 10:
         new_scheme, new_host, port = target

@@ -34,6 +34,7 @@ __all__ = [
     "STRICT",
     "OSS",
     "ALLOW",
+    "AUDIT",
     "VARIABLES",
     "INTEGRATION_ROWS",
     "INTEGRATION_NAMES",
@@ -62,9 +63,10 @@ LOG = "DASHSCOPE_PRIVATE_LOG"
 STRICT = "DASHSCOPE_PRIVATE_STRICT"
 OSS = "DASHSCOPE_PRIVATE_OSS"
 ALLOW = "DASHSCOPE_PRIVATE_ALLOW"
+AUDIT = "DASHSCOPE_PRIVATE_AUDIT"
 
 #: Every variable the plugin reads, in documentation order.
-VARIABLES = (ENDPOINT, HOSTS, DISABLE, DISABLED_INTEGRATIONS, LOG, STRICT, OSS, ALLOW)
+VARIABLES = (ENDPOINT, HOSTS, DISABLE, DISABLED_INTEGRATIONS, LOG, STRICT, OSS, ALLOW, AUDIT)
 
 
 # --------------------------------------------------------------------------- integrations: one row each
@@ -171,6 +173,7 @@ class Config(_Frozen):
         "oss",
         "allow",
         "sources",
+        "audit",
     )
     endpoint: Endpoint
     hosts: HostSet
@@ -180,6 +183,7 @@ class Config(_Frozen):
     oss: str
     allow: HostSet
     sources: tuple
+    audit: "str | None"  # a file path, "stderr", or None
 
     def __init__(
         self,
@@ -191,6 +195,7 @@ class Config(_Frozen):
         oss: str = "",
         allow: "HostSet" = HostSet(),
         sources: tuple = (),
+        audit: "str | None" = None,
     ) -> None:
         self._init(
             endpoint=endpoint,
@@ -201,6 +206,7 @@ class Config(_Frozen):
             oss=oss,
             allow=allow,
             sources=tuple(sources),
+            audit=audit,
         )
 
 
@@ -291,7 +297,23 @@ def load(environ: "Mapping[str, str]", overrides: "Mapping[str, Any] | None" = N
         oss=_parse_choice(OSS, values.get(OSS, ""), _OSS_MODES),
         allow=allow,
         sources=tuple(sorted(sources.items())),
+        audit=_parse_audit(values.get(AUDIT, "")),
     )
+
+
+def _parse_audit(text: str) -> "str | None":
+    """``DASHSCOPE_PRIVATE_AUDIT``: a file to append JSON lines to, or ``stderr``; empty is off."""
+    if not text.strip():
+        return None
+    if text.strip().lower() == "stderr":
+        return "stderr"
+    if "\x00" in text:
+        raise _error(AUDIT, "the path contains a NUL character", "give a file path, or stderr")
+    if text != text.strip():
+        raise _error(AUDIT, f"the path {text!r} starts or ends with whitespace", "give a file path, or stderr")
+    if text.endswith(("/", "\\")):
+        raise _error(AUDIT, f"{text!r} names a folder", "give a file path such as /var/log/dashscope-private.jsonl, or stderr")
+    return text
 
 
 def _override_text(value: "Any") -> str:

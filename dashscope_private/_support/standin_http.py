@@ -24,7 +24,7 @@ __all__ = ["Handler", "Record"]
 
 
 class Record(dict):
-    """One request as the stand-in saw it: ``method, path, host, authorization, kind, body``."""
+    """One request as the stand-in saw it: ``method, path, host, authorization, kind, body, headers``."""
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -54,6 +54,7 @@ class Handler(BaseHTTPRequestHandler):
                 authorization=bool(self.headers.get("Authorization")),
                 kind=kind,
                 body=body,
+                headers=dict(self.headers.items()),
             )
         )
 

@@ -1,4 +1,4 @@
-"""The ``dashscope-private`` command: ``doctor``, ``demo`` and ``run``.
+"""The ``dashscope-private`` command: ``doctor``, ``demo``, ``run`` and ``report``.
 
 ``doctor`` answers "will my program go private, and does the private path
 work?"; ``demo`` shows it working on any machine against a loopback stand-in;
@@ -23,6 +23,7 @@ from .demo import demo
 from .doctor import doctor
 from .probes import is_private_address as _is_private_address
 from .render import settings_lines as _settings_lines
+from .report import report
 from .run import child_environment, run, run_directory
 from .settings import read_dotenv as _read_dotenv
 from .settings import settings_warnings as _settings_warnings
@@ -55,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--endpoint", help=f"the endpoint (default: ${ENDPOINT})")
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
     p.set_defaults(func=run)
+    p = sub.add_parser(
+        "report",
+        help="merge audit trails (DASHSCOPE_PRIVATE_AUDIT) into a summary; exit 1 on public or blocked decisions",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="audit files (JSON lines) from any processes and machines; - reads stdin")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=report)
     return parser
 
 
