@@ -120,6 +120,25 @@ def _make_aclose(original):  # type: ignore[no-untyped-def]
     return aclose
 
 
+def _host_header(headers):  # type: ignore[no-untyped-def]
+    """The ``Host`` header of a built request, or ``None``.
+
+    Read from the ``(raw, lower-cased, value)`` list the ``Headers`` keep: ``Headers.get``
+    first works out the encoding of every header of a new request (~15 calls, each request).
+    Anything unexpected (several values, non-ASCII, another shape) takes ``get``, the
+    library's own answer.
+    """
+    try:
+        found = [value for _raw, key, value in headers._list if key == b"host"]
+        if not found:
+            return None
+        if len(found) == 1:
+            return found[0].decode("ascii")
+    except Exception:
+        pass
+    return headers.get("host")
+
+
 class HttpxFamily:
     """``install``/``uninstall`` for one httpx-compatible module."""
 
@@ -146,7 +165,7 @@ class HttpxFamily:
                 # Without headers httpx derives Host from the URL, so skip the check.
                 url_now = self.url
                 if kwargs.get("headers") is not None and is_endpoint(url_now.host, url_now.port, DEFAULT_PORTS.get(url_now.scheme)):
-                    host_header = self.headers.get("host")
+                    host_header = _host_header(self.headers)
                     if host_header is not None and names_redirected_host(host_header):
                         self.headers["Host"] = self.url.netloc.decode("ascii")
 
