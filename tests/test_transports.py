@@ -215,8 +215,10 @@ def test_urllib3_host_headers_follow_in_any_spelling_by_themselves(standin):
     manager = urllib3.PoolManager()
     for headers in ({"HOST": "dashscope.aliyuncs.com"}, urllib3.HTTPHeaderDict({"hoST": "dashscope.aliyuncs.com"}), {"Accept": "*/*"}):
         assert manager.request("POST", CHAT, json=BODY, headers=headers).status == 200
+    plain = {"HOST": "dashscope.aliyuncs.com", "Content-Type": "application/json"}  # urlopen keeps a dict a dict
+    assert manager.urlopen("POST", CHAT, body=json.dumps(BODY), headers=plain).status == 200
     manager.clear()
-    assert len(landed(standin)) == 3
+    assert len(landed(standin)) == 4
 
 
 def test_aiohttp_keep_alive_session_rebuilds_a_public_url_once(private):
