@@ -485,14 +485,17 @@ def _callgrind_total(path: str) -> int:
     raise SystemExit(f"no totals in {path}")
 
 
-def measure_instructions(cases_filter: str, ops: int, reps: int) -> list:
+def measure_instructions(cases_filter: str, ops: int, reps: int, keep: str | None = None) -> list:
     """Instructions per request (all threads, the stand-in's included: the same on both sides), counted
-    by valgrind's callgrind in a child running this script: deterministic, so the ratio has no noise."""
+    by valgrind's callgrind in a child running this script: deterministic, so the ratio has no noise.
+    ``keep``: a folder for callgrind's files (``callgrind_annotate`` them to see where the difference is)."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         log("[runtime] (e) instructions: valgrind not found, skipped")
         return []
-    with tempfile.TemporaryDirectory(prefix="bench-callgrind-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-callgrind-") as scratch:
+        tmp = keep or scratch
+        os.makedirs(tmp, exist_ok=True)
         out = os.path.join(tmp, "cg.out")
         cmd = [valgrind, "--tool=callgrind", f"--dump-before={CALLGRIND_MARK}", f"--callgrind-out-file={out}",
                sys.executable, os.path.abspath(__file__), "--callgrind-child", tmp, "--cases", cases_filter,
@@ -650,6 +653,9 @@ def main() -> int:
     parser.add_argument("--cases", default="", help="(e), i: only the cases whose name contains one of these comma-separated texts (e.g. keep-alive,openai)")
     parser.add_argument("--instr-ops", type=int, default=10, help="i: requests per counted block (default 10)")
     parser.add_argument("--instr-reps", type=int, default=2, help="i: counted blocks per side (default 2)")
+    parser.add_argument("--instr-keep", metavar="DIR", help="i: keep callgrind's files (labels.json, cg.out.N) in DIR")
+    parser.add_argument("--instr-from", metavar="JSON",
+                        help="without i: show the instruction counts of an earlier --only i run of the same checkout (deterministic) beside this run's times")
     parser.add_argument("--fail-on-goal", action="store_true", help="exit 2 when a goal fails (wall, CPU or instructions)")
     parser.add_argument("--standin-as-shipped", action="store_true",
                         help="keep Nagle's algorithm on the stand-in's sockets (keep-alive requests then take ~40 ms each)")
@@ -696,7 +702,10 @@ def main() -> int:
         raise SystemExit(f"the stand-in saw unexpected Host headers: {standin_hosts}")
     if "i" in args.only:
         log(f"[runtime] (e) in instructions, under callgrind: {args.instr_reps} blocks of {args.instr_ops} per side ({perf() - started:.0f}s)")
-        results["i"] = measure_instructions(args.cases, args.instr_ops, args.instr_reps)
+        results["i"] = measure_instructions(args.cases, args.instr_ops, args.instr_reps, args.instr_keep)
+    elif args.instr_from:
+        with open(args.instr_from) as f:
+            results["i"] = [dict(r, **{"from": args.instr_from}) for r in json.load(f)["instructions"]]
     instructions = {r["case"]: r for r in results["i"]}
     primary_cases = {name for name, primary in CASES if primary}
 
