@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+from operator import itemgetter
 
 from .._patching import _ORIGINAL, Patcher, loaded_module
 from ._urls import DEFAULT_PORTS, is_endpoint, names_redirected_host, note_proxy_dropped, rewrite_httpx_url, rewrite_method_argument, rewrite_setting, route_url
@@ -33,6 +34,8 @@ __all__ = ["HttpxFamily"]
 
 #: On a proxied ``HTTPTransport``: how to build it without the proxy (``(args, kwargs)``).
 _DIRECT_SPEC = "_dashscope_private_direct_spec"
+#: ``Headers._list`` holds ``(raw name, lower-cased name, value)``.
+_LOWER_NAME = itemgetter(1)
 #: On a proxied ``HTTPTransport``: its direct twin, once built.
 _DIRECT_TWIN = "_dashscope_private_direct_twin"
 _twin_lock = threading.Lock()
@@ -129,11 +132,13 @@ def _host_header(headers):  # type: ignore[no-untyped-def]
     library's own answer.
     """
     try:
-        found = [value for _raw, key, value in headers._list if key == b"host"]
-        if not found:
+        entries = headers._list
+        names = list(map(_LOWER_NAME, entries))  # in C: a request has a handful of headers, each request
+        count = names.count(b"host")
+        if count == 0:
             return None
-        if len(found) == 1:
-            return found[0].decode("ascii")
+        if count == 1:
+            return entries[names.index(b"host")][2].decode("ascii")
     except Exception:
         pass
     return headers.get("host")
