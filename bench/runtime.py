@@ -31,10 +31,15 @@ import asyncio
 import cProfile
 import gc
 import ipaddress
+import json
 import os
 import platform
+import random
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 from _results import write_json  # bench/ is sys.path[0] when a script here runs
@@ -49,6 +54,20 @@ OTHER_URL = "https://api.openai.com/v1/chat/completions"
 GOAL_D = 1.01
 GOAL_E = 1.02
 GOAL_F_NS = 1000.0
+#: (e): (case, primary); a primary row's goal counts in the verdict, the others are (info).
+CASES = (
+    ("openai chat.completions.create (keep-alive client)", True),
+    ("dashscope Generation.call (keep-alive, shared session)", True),
+    ("requests.post", True),
+    ("httpx.post", True),
+    ("requests.Session().post (keep-alive)", True),
+    ("httpx.Client().post (keep-alive)", True),
+    ("httpx2.Client().post (keep-alive)", False),
+    ("urllib3.PoolManager().request (keep-alive)", False),
+    ("aiohttp.ClientSession().post (keep-alive)", False),
+)
+#: Untimed operations after each switch of sides (see ``settle``).
+SETTLE = 2
 
 # ----------------------------------------------------------------------------- a clean, loopback-only process
 
@@ -155,27 +174,57 @@ def summarize(values: list) -> dict:
     return {"median": statistics.median(values), "p25": q[0], "p75": q[2], "min": values[0], "n": len(values)}
 
 
+def ratio_interval(base_values: list, plugin_values: list, rounds: int = 2000) -> tuple:
+    """95 % bootstrap interval of the ratio of medians (blocks resampled in their pairs; fixed seed).
+
+    When it contains the goal, the run cannot tell whether the goal is met: the
+    machine's noise is larger than the difference being measured.
+    """
+    rng = random.Random(1)
+    pairs = list(zip(base_values, plugin_values))
+    ratios = []
+    for _ in range(rounds):
+        sample = rng.choices(pairs, k=len(pairs))
+        ratios.append(statistics.median(p for _, p in sample) / statistics.median(u for u, _ in sample))
+    ratios.sort()
+    return ratios[int(0.025 * rounds)], ratios[int(0.975 * rounds) - 1]
+
+
 def compare(base_values: list, plugin_values: list) -> dict:
-    """Medians, their ratio, and the spread of per-pair ratios (block i of each side)."""
+    """Medians, their ratio and its 95 % interval, and the spread of per-pair ratios (block i of each side)."""
     base, plug = summarize(base_values), summarize(plugin_values)
     pairs = [p / u for u, p in zip(base_values, plugin_values)]
     q = statistics.quantiles(pairs, n=4) if len(pairs) >= 2 else [pairs[0]] * 3
-    return {"baseline": base, "plugin": plug, "ratio": plug["median"] / base["median"], "min_ratio": plug["min"] / base["min"],
-            "delta_us": (plug["median"] - base["median"]) * 1e6,
+    lo, hi = ratio_interval(base_values, plugin_values) if len(pairs) >= 2 else (pairs[0], pairs[0])
+    return {"baseline": base, "plugin": plug, "ratio": plug["median"] / base["median"], "ratio_ci95": [lo, hi],
+            "min_ratio": plug["min"] / base["min"], "delta_us": (plug["median"] - base["median"]) * 1e6,
             "paired_ratio": {"median": statistics.median(pairs), "p25": q[0], "p75": q[2]}}
 
 
+def settle(sides: Sides, run_block, patched: bool, n: int = SETTLE) -> None:
+    """Switch sides and run ``n`` untimed operations.
+
+    The first request after ``activate()`` fills the new router's memos and the
+    interpreter's caches (the patched classes' method caches were just reset):
+    ~0.3 ms once per activation, which a program pays once, not per request.
+    Both sides settle alike, so every timed block measures the steady state.
+    """
+    sides.set(patched)
+    if n:
+        run_block(patched, n)
+
+
 def alternate(sides: Sides, blocks: int, per_block: int, run_block, warmup: int = 1) -> dict:
-    """``run_block(patched, n) -> (wall, cpu)`` in alternating ABBA blocks; per-operation medians."""
+    """``run_block(patched, n) -> (wall, cpu[, thread])`` in alternating ABBA blocks, each settled
+    after its switch; per-operation medians."""
     for patched in (False, True):
-        sides.set(patched)
-        run_block(patched, warmup)
+        settle(sides, run_block, patched, warmup)
     wall: dict = {False: [], True: []}
     cpus: dict = {False: [], True: []}
     threads: dict = {False: [], True: []}
     for b in range(blocks):
         for patched in ((False, True) if b % 2 == 0 else (True, False)):
-            sides.set(patched)
+            settle(sides, run_block, patched)
             gc.collect()
             w, c, *t = run_block(patched, per_block)
             wall[patched].append(w / per_block)
@@ -187,7 +236,7 @@ def alternate(sides: Sides, blocks: int, per_block: int, run_block, warmup: int 
     result["thread_cpu"] = compare(threads[False], threads[True]) if threads[False] else None
     result["calls_per_op"] = {"baseline": calls_per_op(sides, run_block, False), "plugin": calls_per_op(sides, run_block, True)}
     sides.set(False)
-    result.update(blocks=blocks, per_block=per_block)
+    result.update(blocks=blocks, per_block=per_block, settle=SETTLE)
     return result
 
 
@@ -196,7 +245,7 @@ def calls_per_op(sides: Sides, run_block, patched: bool, n: int = 10) -> float:
 
     Includes the block's own bookkeeping, which is the same on both sides.
     """
-    sides.set(patched)
+    settle(sides, run_block, patched)
     profiler = cProfile.Profile()
     profiler.enable()
     try:
@@ -362,17 +411,18 @@ def make_request_cases(standin: StandIn) -> tuple:
         _expect(standin, n, "/chat/completions", "aiohttp.ClientSession.post")
         return result
 
-    cases = [
-        ("openai chat.completions.create", openai_chat, True),
-        ("dashscope Generation.call", dashscope_generation, True),
-        ("requests.post", requests_post, True),
-        ("httpx.post", httpx_post, True),
-        ("requests.Session().post (keep-alive)", requests_session_post, False),
-        ("httpx.Client().post (keep-alive)", httpx_client_post, False),
-        ("httpx2.Client().post (keep-alive)", httpx2_client_post, False),
-        ("urllib3.PoolManager().request (keep-alive)", urllib3_pool_post, False),
-        ("aiohttp.ClientSession().post (keep-alive)", aiohttp_session_post, False),
-    ]
+    run = {
+        "openai chat.completions.create (keep-alive client)": openai_chat,
+        "dashscope Generation.call (keep-alive, shared session)": dashscope_generation,
+        "requests.post": requests_post,
+        "httpx.post": httpx_post,
+        "requests.Session().post (keep-alive)": requests_session_post,
+        "httpx.Client().post (keep-alive)": httpx_client_post,
+        "httpx2.Client().post (keep-alive)": httpx2_client_post,
+        "urllib3.PoolManager().request (keep-alive)": urllib3_pool_post,
+        "aiohttp.ClientSession().post (keep-alive)": aiohttp_session_post,
+    }
+    cases = [(name, run[name], primary) for name, primary in CASES]
 
     def close() -> None:
         for c in list(openai_clients.values()) + list(sessions.values()) + list(httpx_clients.values()) + list(pools.values()):
@@ -383,6 +433,89 @@ def make_request_cases(standin: StandIn) -> tuple:
             loop.close()
 
     return cases, close
+
+
+# ----------------------------------------------------------------------------- (e) instructions, under callgrind
+
+#: A C function nothing on the timed path calls: callgrind dumps its counters each time it is entered.
+CALLGRIND_MARK = "os_getppid"
+
+
+def selected(name: str, cases: str) -> bool:
+    return any(part in name for part in cases.split(","))
+
+
+def _mark(labels: list, label: object) -> None:
+    """End a segment: callgrind (``--dump-before=os_getppid``) writes the instructions since the last mark."""
+    labels.append(label)
+    os.getppid()
+
+
+def callgrind_child(out_dir: str, cases_filter: str, ops: int, reps: int) -> None:
+    """Runs under callgrind: each timed block of (e) between two marks, its label in ``labels.json``."""
+    labels: list = []
+    with start_standin(False) as standin:
+        sides = Sides(standin.url)
+        cases, close = make_request_cases(standin)
+        try:
+            for name, run_block, _primary in cases:
+                if not selected(name, cases_filter):
+                    continue
+                for patched in (False, True):
+                    settle(sides, run_block, patched, 3)
+                for rep in range(reps):
+                    for patched in ((False, True) if rep % 2 == 0 else (True, False)):
+                        settle(sides, run_block, patched)
+                        gc.collect()
+                        _mark(labels, None)
+                        run_block(patched, ops)
+                        _mark(labels, [name, patched, ops])
+            sides.set(False)
+        finally:
+            close()
+    with open(os.path.join(out_dir, "labels.json"), "w") as f:
+        json.dump(labels, f)
+
+
+def _callgrind_total(path: str) -> int:
+    with open(path) as f:
+        for line in f:
+            if line.startswith("summary:") or line.startswith("totals:"):
+                return int(line.split()[1])
+    raise SystemExit(f"no totals in {path}")
+
+
+def measure_instructions(cases_filter: str, ops: int, reps: int, keep: str | None = None) -> list:
+    """Instructions per request (all threads, the stand-in's included: the same on both sides), counted
+    by valgrind's callgrind in a child running this script: deterministic, so the ratio has no noise.
+    ``keep``: a folder for callgrind's files (``callgrind_annotate`` them to see where the difference is)."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        log("[runtime] (e) instructions: valgrind not found, skipped")
+        return []
+    with tempfile.TemporaryDirectory(prefix="bench-callgrind-") as scratch:
+        tmp = keep or scratch
+        os.makedirs(tmp, exist_ok=True)
+        out = os.path.join(tmp, "cg.out")
+        cmd = [valgrind, "--tool=callgrind", f"--dump-before={CALLGRIND_MARK}", f"--callgrind-out-file={out}",
+               sys.executable, os.path.abspath(__file__), "--callgrind-child", tmp, "--cases", cases_filter,
+               "--instr-ops", str(ops), "--instr-reps", str(reps)]
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"the callgrind child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        with open(os.path.join(tmp, "labels.json")) as f:
+            labels = json.load(f)
+        per: dict = {}
+        for part, label in enumerate(labels, 1):  # dump k holds the segment that ends at mark k
+            if label is not None:
+                name, patched, n = label
+                per.setdefault(name, {False: [], True: []})[patched].append(_callgrind_total(f"{out}.{part}") / n)
+    rows = []
+    for name, sides in per.items():
+        base, plug = statistics.median(sides[False]), statistics.median(sides[True])
+        rows.append({"case": name, "baseline": base, "plugin": plug, "ratio": plug / base, "delta": plug - base,
+                     "baseline_blocks": sides[False], "plugin_blocks": sides[True], "ops_per_block": ops})
+    return rows
 
 
 # ----------------------------------------------------------------------------- (f) pass-through
@@ -515,18 +648,28 @@ def main() -> int:
     parser.add_argument("--blocks", type=int, default=None, help="blocks per side for (d) and (e) (default 30, quick 8)")
     parser.add_argument("--budget", type=float, default=None, help="seconds per (d)/(e) scenario (default 10, quick 2)")
     parser.add_argument("--json", default=os.path.join(RESULTS, "runtime.json"), help="where to write results (default: %(default)s)")
-    parser.add_argument("--only", default="def", help="subset of d, e, f (default: def)")
-    parser.add_argument("--cases", default="", help="(e): only the cases whose name contains one of these comma-separated texts (e.g. keep-alive,openai)")
-    parser.add_argument("--fail-on-goal", action="store_true", help="exit 2 when a goal fails (wall or CPU)")
+    parser.add_argument("--only", default="def",
+                        help="subset of d, e, f, i (default: def; i: (e) in instructions, under valgrind's callgrind, a few minutes)")
+    parser.add_argument("--cases", default="", help="(e), i: only the cases whose name contains one of these comma-separated texts (e.g. keep-alive,openai)")
+    parser.add_argument("--instr-ops", type=int, default=10, help="i: requests per counted block (default 10)")
+    parser.add_argument("--instr-reps", type=int, default=2, help="i: counted blocks per side (default 2)")
+    parser.add_argument("--instr-keep", metavar="DIR", help="i: keep callgrind's files (labels.json, cg.out.N) in DIR")
+    parser.add_argument("--instr-from", metavar="JSON",
+                        help="without i: show the instruction counts of an earlier --only i run of the same checkout (deterministic) beside this run's times")
+    parser.add_argument("--fail-on-goal", action="store_true", help="exit 2 when a goal fails (wall, CPU or instructions)")
     parser.add_argument("--standin-as-shipped", action="store_true",
                         help="keep Nagle's algorithm on the stand-in's sockets (keep-alive requests then take ~40 ms each)")
+    parser.add_argument("--callgrind-child", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.callgrind_child:
+        callgrind_child(args.callgrind_child, args.cases, args.instr_ops, args.instr_reps)
+        return 0
     blocks = args.blocks or (8 if args.quick else 30)
     budget = args.budget or (2.0 if args.quick else 10.0)
     f_repeats, f_n = (9, 20000) if args.quick else (31, 60000)
 
     started = perf()
-    results = {"d": None, "d_shared": None, "e": [], "f": []}
+    results: dict = {"d": None, "d_shared": None, "e": [], "f": [], "i": []}
     with start_standin(args.standin_as_shipped) as standin:
         sides = Sides(standin.url)
         if "d" in args.only:
@@ -542,7 +685,7 @@ def main() -> int:
             cases, close = make_request_cases(standin)
             try:
                 for name, run_block, primary in cases:
-                    if not any(part in name for part in args.cases.split(",")):
+                    if not selected(name, args.cases):
                         continue
                     log(f"[runtime] (e) {name}: {blocks} blocks per side ({perf() - started:.0f}s)")
                     n = calibrate(sides, run_block, budget if primary else budget / 2, blocks)
@@ -557,40 +700,85 @@ def main() -> int:
         standin_hosts = {r.host for r in standin.records}
     if standin_hosts - {standin.netloc}:
         raise SystemExit(f"the stand-in saw unexpected Host headers: {standin_hosts}")
+    if "i" in args.only:
+        log(f"[runtime] (e) in instructions, under callgrind: {args.instr_reps} blocks of {args.instr_ops} per side ({perf() - started:.0f}s)")
+        results["i"] = measure_instructions(args.cases, args.instr_ops, args.instr_reps, args.instr_keep)
+    elif args.instr_from:
+        with open(args.instr_from) as f:
+            results["i"] = [dict(r, **{"from": args.instr_from}) for r in json.load(f)["instructions"]]
+    instructions = {r["case"]: r for r in results["i"]}
+    primary_cases = {name for name, primary in CASES if primary}
 
     # ---- report
     ok = True
     print()
     print(f"dashscope-private run-time benchmark (python {sys.version.split()[0]}, openai {openai.__version__}, "
-          f"wrapt {versions()['wrapt']}, {os.cpu_count()} cpus); medians over {blocks} alternating blocks per side")
-    print("wall = perf_counter, cpu = process_time (all threads, incl. the in-process stand-in); "
-          "cpu IQR = 25-75% of per-block-pair cpu ratios; min w/c = fastest plugin block / fastest baseline block, wall and cpu; thread, min = the calling thread's cpu (thread_time: the client's own work, without the stand-in's threads), median and min ratio; +calls = extra Python/builtin calls per operation (cProfile count)")
-    header = (f"{'case':<54} {'base wall':>10} {'plug wall':>10} {'ratio':>6} {'base cpu':>10} {'plug cpu':>10} "
-              f"{'ratio':>6} {'cpu IQR':>13} {'min w/c':>11} {'thread':>6} {'min':>5} {'+calls':>7} {'goal':>6}  verdict wall/cpu")
+          f"wrapt {versions()['wrapt']}, {os.cpu_count()} cpus); medians over {blocks} alternating blocks per side, "
+          f"each measured after {SETTLE} untimed operations")
+    print("wall = perf_counter, cpu = process_time (all threads, incl. the in-process stand-in), each with the 95% bootstrap interval "
+          "of its ratio [lo-hi]; min w/c = fastest plugin block / fastest baseline block, wall and cpu; thread, min = the calling "
+          "thread's cpu (thread_time: the client's own work), median and min ratio; +us = plugin - baseline, cpu median per "
+          "operation; +calls = extra Python/builtin calls per operation (cProfile count); a row is met only when every ratio "
+          "measured is within the goal; 'noise' = a missed goal lies inside that clock's interval")
+    header = (f"{'case':<60} {'base wall':>10} {'plug wall':>10} {'ratio [95% CI]':>21} {'base cpu':>10} {'plug cpu':>10} "
+              f"{'ratio [95% CI]':>21} {'min w/c':>11} {'thread':>6} {'min':>5} {'+us':>6} {'+calls':>7} {'goal':>6}  verdict")
     print(header)
     print("-" * len(header))
 
-    def ratio_row(label: str, r: dict, goal: float, primary: bool = True) -> None:
+    def clock_verdict(r: dict, goal: float) -> str:
+        if r["ratio"] <= goal:
+            return "PASS"
+        lo, _hi = r.get("ratio_ci95") or (r["ratio"], r["ratio"])
+        return "FAIL (noise)" if lo <= goal else "FAIL"
+
+    def ratio_row(label: str, r: dict, goal: float, primary: bool = True, instr: dict | None = None) -> None:
         nonlocal ok
         wall_pass, cpu_pass = r["ratio"] <= goal, r["cpu"]["ratio"] <= goal
+        instr_pass = instr is None or instr["ratio"] <= goal
         r["goal"], r["pass"], r["cpu"]["pass"] = goal, wall_pass, cpu_pass
+        r["met"] = wall_pass and cpu_pass and instr_pass
         if primary:
-            ok &= wall_pass and cpu_pass
-        verdict = f"{'PASS' if wall_pass else 'FAIL'}/{'PASS' if cpu_pass else 'FAIL'}" + ("" if primary else " (info)")
+            ok &= r["met"]
+        verdict = f"{'met' if r['met'] else 'NOT met'}: wall {clock_verdict(r, goal)}, cpu {clock_verdict(r['cpu'], goal)}"
+        if instr is not None:
+            verdict += f", instr {'PASS' if instr_pass else 'FAIL'}"
+        verdict += "" if primary else " (info)"
         c = r["cpu"]
         added = r["calls_per_op"]["plugin"] - r["calls_per_op"]["baseline"]
         t = r.get("thread_cpu")
         thread = f"{t['ratio']:>5.3f}x {t['min_ratio']:>5.3f}" if t else f"{'':>6} {'':>5}"
-        print(f"{label:<54} {r['baseline']['median'] * 1e6:>8.1f}us {r['plugin']['median'] * 1e6:>8.1f}us {r['ratio']:>5.3f}x "
-              f"{c['baseline']['median'] * 1e6:>8.1f}us {c['plugin']['median'] * 1e6:>8.1f}us {c['ratio']:>5.3f}x "
-              f"{c['paired_ratio']['p25']:>6.3f}-{c['paired_ratio']['p75']:<6.3f} {r['min_ratio']:>5.3f}/{c['min_ratio']:<5.3f} {thread} {added:>+7.0f} {'<=' + format(goal, '.2f'):>6}  {verdict}")
+
+        def ci(x: dict) -> str:
+            lo, hi = x["ratio_ci95"]
+            return f"{x['ratio']:>5.3f}x [{lo:.3f}-{hi:.3f}]"
+
+        print(f"{label:<60} {r['baseline']['median'] * 1e6:>8.1f}us {r['plugin']['median'] * 1e6:>8.1f}us {ci(r):>21} "
+              f"{c['baseline']['median'] * 1e6:>8.1f}us {c['plugin']['median'] * 1e6:>8.1f}us {ci(c):>21} "
+              f"{r['min_ratio']:>5.3f}/{c['min_ratio']:<5.3f} {thread} {c['delta_us']:>+6.1f} {added:>+7.0f} {'<=' + format(goal, '.2f'):>6}  {verdict}")
 
     if results["d"]:
         ratio_row("(d) openai.OpenAI(base_url=<public>) construction", results["d"], GOAL_D)
     if results["d_shared"]:
         ratio_row("(d) ... with a shared http_client (no SSL setup)", results["d_shared"], GOAL_D, False)
     for r in results["e"]:
-        ratio_row(f"(e) {r['case']}", r, GOAL_E, r["primary"])
+        instr = instructions.get(r["case"])
+        if instr is not None:
+            r["instructions"] = instr
+        ratio_row(f"(e) {r['case']}", r, GOAL_E, r["primary"], instr)
+    if results["i"]:
+        print()
+        header = (f"{'(e) in instructions per request (callgrind, all threads; deterministic)':<72} {'baseline':>12} {'plugin':>12} "
+                  f"{'ratio':>7} {'+instr':>9} {'goal':>6}  verdict")
+        print(header)
+        print("-" * len(header))
+        for r in results["i"]:
+            primary = r["case"] in primary_cases
+            r["pass"] = r["ratio"] <= GOAL_E
+            if primary and not results["e"]:
+                ok &= r["pass"]
+            verdict = ("PASS" if r["pass"] else "FAIL") + ("" if primary else " (info)")
+            print(f"{r['case']:<72} {r['baseline']:>12,.0f} {r['plugin']:>12,.0f} {r['ratio']:>6.4f}x {r['delta']:>+9,.0f} "
+                  f"{'<=' + format(GOAL_E, '.2f'):>6}  {verdict}")
     if results["f"]:
         print()
         header = f"{'(f) pass-through, non-DashScope URL (thread CPU per call)':<80} {'median':>9} {'IQR':>13} {'goal':>8}  verdict"
@@ -624,6 +812,7 @@ def main() -> int:
         "construction_shared_http_client": results["d_shared"],
         "requests": results["e"],
         "pass_through": results["f"],
+        "instructions": results["i"],
         "all_goals_pass": ok,
         "seconds": perf() - started,
     }

@@ -323,3 +323,52 @@ def test_host_headers_naming_a_redirected_host():
     assert r.names_redirected("dashscope.aliyuncs.com") and r.names_redirected("DashScope.aliyuncs.com:443 ")
     assert not r.names_redirected(EP) and not r.names_redirected("api.openai.com")
     assert not r.names_redirected("dashscope-intl.aliyuncs.com")  # blocked in strict mode: a read never raises
+
+
+def test_a_url_seen_before_is_one_lookup_without_the_pre_filter():
+    filtered = []
+
+    class Counting(Router):
+        def might_match(self, url):
+            filtered.append(url)
+            return super().might_match(url)
+
+    r = Counting(load({ENDPOINT: EP}))
+    url = "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions"
+    new = r.rewrite(url)
+    assert r.names_redirected("dashscope.aliyuncs.com") and not r.names_redirected("oss.aliyuncs.com")
+    filtered.clear()
+    for _ in range(3):
+        assert r.rewrite(url) == new and r.names_redirected("dashscope.aliyuncs.com")
+        assert not r.names_redirected("oss.aliyuncs.com")
+    assert filtered == []
+    other = "https://api.openai.com/v1/x"  # turned away by the pre-filter: never remembered
+    for _ in range(3):
+        assert r.rewrite(other) is other and not r.names_redirected("api.openai.com")
+    assert other not in r._rewritten and "api.openai.com" not in r._host_headers
+
+
+def test_a_parsed_url_object_is_rebuilt_once_per_router_and_the_memo_is_bounded():
+    r = router()
+    target = r.target("https", "dashscope.aliyuncs.com")
+    built = []
+
+    def build(url, target):
+        built.append(url)
+        return (url, target)
+
+    first = r.rewritten_object("https://dashscope.aliyuncs.com/x", target, build)
+    assert r.rewritten_object("https://dashscope.aliyuncs.com/x", target, build) is first
+    assert built == ["https://dashscope.aliyuncs.com/x"] and first == ("https://dashscope.aliyuncs.com/x", ("http", EP, None))
+    for i in range(600):
+        r.rewritten_object(f"https://dashscope.aliyuncs.com/{i}", target, build)
+    assert len(r._url_objects) <= 512
+    assert router().rewritten_object("https://dashscope.aliyuncs.com/x", target, build) is not first  # a new router starts empty
+
+
+def test_the_endpoint_predicate_is_exact_on_its_fast_path():
+    r = router()
+    assert r.is_endpoint(EP) and r.is_endpoint(EP, 80, 80) and not r.is_endpoint(EP, 81, 80)
+    for near in (EP[:-1], EP + "x", EP.replace("ep-", "ep_"), "[" + EP + "]x"):
+        assert not r.is_endpoint(near)
+    assert r.is_endpoint("[" + EP + "]") and r.is_endpoint(EP.upper() + ".")

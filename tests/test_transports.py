@@ -179,3 +179,76 @@ def test_requests_prepared_before_activation_does_not_use_the_proxy(standin):
     dashscope_private.activate(standin.url)
     assert session.send(prepared, **settings).status_code == 200
     landed(standin)
+
+
+def test_every_spelling_of_host_is_one_set_lookup():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from dashscope_private.integrations._urls import HOST_SPELLINGS
+
+    assert len(HOST_SPELLINGS) == 16 and all(isinstance(name, str) for name in HOST_SPELLINGS)
+
+    @given(st.one_of(st.text(alphabet="hHoOsStTK\u212a ", max_size=6), st.sampled_from(["Host", "HOST", "hOsT", "host ", "hostx"])))
+    def same_as_lower(name):
+        assert (name in HOST_SPELLINGS) == (name.lower() == "host")
+
+    same_as_lower()
+
+
+def test_keep_alive_sessions_send_host_headers_that_follow_in_any_spelling(private):
+    requests = pytest.importorskip("requests")
+    with requests.Session() as session:
+        for spelling in ("Host", "hOsT", "HOST"):
+            session.post(CHAT, json=BODY, headers={**HEADERS, spelling: "dashscope.aliyuncs.com"}, timeout=10).raise_for_status()
+    httpx = pytest.importorskip("httpx")
+    with httpx.Client() as client:
+        for headers in ({"hOsT": "dashscope.aliyuncs.com"}, [("Host", "dashscope.aliyuncs.com"), ("X-A", b"\xe9")], {"X-A": "b"}):
+            assert client.post(CHAT, json=BODY, headers=headers).status_code == 200
+    assert len(landed(private)) == 6
+
+
+def test_urllib3_host_headers_follow_in_any_spelling_by_themselves(standin):
+    urllib3 = pytest.importorskip("urllib3")
+    # Without the http.client layer, which would fix the header again underneath.
+    dashscope_private.activate(standin.url, disabled_integrations="urllib")
+    manager = urllib3.PoolManager()
+    for headers in ({"HOST": "dashscope.aliyuncs.com"}, urllib3.HTTPHeaderDict({"hoST": "dashscope.aliyuncs.com"}), {"Accept": "*/*"}):
+        assert manager.request("POST", CHAT, json=BODY, headers=headers).status == 200
+    plain = {"HOST": "dashscope.aliyuncs.com", "Content-Type": "application/json"}  # urlopen keeps a dict a dict
+    assert manager.urlopen("POST", CHAT, body=json.dumps(BODY), headers=plain).status == 200
+    manager.clear()
+    assert len(landed(standin)) == 4
+
+
+def test_aiohttp_keep_alive_session_rebuilds_a_public_url_once(private):
+    aiohttp = pytest.importorskip("aiohttp")
+    from dashscope_private import _runtime
+
+    async def main():
+        async with aiohttp.ClientSession() as session:
+            for _ in range(3):
+                async with session.post(CHAT, json=BODY, headers=HEADERS) as response:
+                    assert response.status == 200
+                    await response.read()
+
+    asyncio.run(main())
+    assert len(landed(private)) == 3
+    rebuilt = _runtime.current()._url_objects
+    assert [str(url) for url in rebuilt] == [CHAT] and str(next(iter(rebuilt.values()))).startswith(private.url)
+
+
+def test_aiohttp_blocks_an_unredirected_public_host_on_every_request(standin):
+    aiohttp = pytest.importorskip("aiohttp")
+    from dashscope_private.errors import PublicEgressBlocked
+
+    dashscope_private.activate(standin.url, strict="1")
+
+    async def main():
+        async with aiohttp.ClientSession() as session:
+            for _ in range(2):
+                with pytest.raises(PublicEgressBlocked):
+                    await session.post("https://dashscope-intl.aliyuncs.com/compatible-mode/v1/chat/completions", json=BODY)
+
+    asyncio.run(main())
+    assert not standin.records

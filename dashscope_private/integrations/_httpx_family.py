@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+from operator import itemgetter
 
 from .._patching import _ORIGINAL, Patcher, loaded_module
 from ._urls import DEFAULT_PORTS, is_endpoint, names_redirected_host, note_proxy_dropped, rewrite_httpx_url, rewrite_method_argument, rewrite_setting, route_url
@@ -33,6 +34,8 @@ __all__ = ["HttpxFamily"]
 
 #: On a proxied ``HTTPTransport``: how to build it without the proxy (``(args, kwargs)``).
 _DIRECT_SPEC = "_dashscope_private_direct_spec"
+#: ``Headers._list`` holds ``(raw name, lower-cased name, value)``.
+_LOWER_NAME = itemgetter(1)
 #: On a proxied ``HTTPTransport``: its direct twin, once built.
 _DIRECT_TWIN = "_dashscope_private_direct_twin"
 _twin_lock = threading.Lock()
@@ -120,6 +123,27 @@ def _make_aclose(original):  # type: ignore[no-untyped-def]
     return aclose
 
 
+def _host_header(headers):  # type: ignore[no-untyped-def]
+    """The ``Host`` header of a built request, or ``None``.
+
+    Read from the ``(raw, lower-cased, value)`` list the ``Headers`` keep: ``Headers.get``
+    first works out the encoding of every header of a new request (~15 calls, each request).
+    Anything unexpected (several values, non-ASCII, another shape) takes ``get``, the
+    library's own answer.
+    """
+    try:
+        entries = headers._list
+        names = list(map(_LOWER_NAME, entries))  # in C: a request has a handful of headers, each request
+        count = names.count(b"host")
+        if count == 0:
+            return None
+        if count == 1:
+            return entries[names.index(b"host")][2].decode("ascii")
+    except Exception:
+        pass
+    return headers.get("host")
+
+
 class HttpxFamily:
     """``install``/``uninstall`` for one httpx-compatible module."""
 
@@ -146,7 +170,7 @@ class HttpxFamily:
                 # Without headers httpx derives Host from the URL, so skip the check.
                 url_now = self.url
                 if kwargs.get("headers") is not None and is_endpoint(url_now.host, url_now.port, DEFAULT_PORTS.get(url_now.scheme)):
-                    host_header = self.headers.get("host")
+                    host_header = _host_header(self.headers)
                     if host_header is not None and names_redirected_host(host_header):
                         self.headers["Host"] = self.url.netloc.decode("ascii")
 

@@ -28,7 +28,13 @@ __all__ = [
     "ANY_PORT",
     "DEFAULT_PORTS",
     "note_proxy_dropped",
+    "HOST_SPELLINGS",
 ]
+
+#: Every spelling of ``Host`` (``name in HOST_SPELLINGS`` is ``name.lower() == "host"`` for a str):
+#: hooks that look at every header of every request test it with one set lookup. Test
+#: ``isinstance(name, str)`` first: a bytes name must never meet a str (``python -bb``).
+HOST_SPELLINGS = frozenset("".join(c.upper() if i >> n & 1 else c for n, c in enumerate("host")) for i in range(16))
 
 
 def rewrite_first_argument(original):  # type: ignore[no-untyped-def]
@@ -71,15 +77,19 @@ def rewrite_httpx_url(url, warn: bool = True):  # type: ignore[no-untyped-def]
 
 
 def rewrite_yarl_url(url):  # type: ignore[no-untyped-def]
-    """A ``yarl.URL`` pointed at the endpoint, or ``url`` itself."""
+    """A ``yarl.URL`` pointed at the endpoint, or ``url`` itself; a keep-alive session's URL is rebuilt once."""
     if not url.is_absolute():
         return url
     target = route_target(url.scheme, url.host or "")
-    if target is None:
+    router = current()
+    if target is None or router is None:
         return url
+    return router.rewritten_object(url, target, _build_yarl_url)
+
+
+def _build_yarl_url(url, target):  # type: ignore[no-untyped-def]
     scheme, host, port = target
-    new = url.with_scheme(scheme).with_host(host)
-    return new.with_port(port)
+    return url.with_scheme(scheme).with_host(host).with_port(port)
 
 
 def rewrite_setting(url):  # type: ignore[no-untyped-def]

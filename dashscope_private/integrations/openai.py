@@ -67,9 +67,7 @@ def _rewrite_prepared(url):  # type: ignore[no-untyped-def]
     """
     if isinstance(url, str):
         return route_url(url)
-    if isinstance(getattr(url, "host", None), str) and isinstance(getattr(url, "scheme", None), str):
-        return rewrite_httpx_url(url)
-    return url
+    return rewrite_httpx_url(url)  # checks the type itself: anything else comes back untouched
 
 
 def install() -> None:

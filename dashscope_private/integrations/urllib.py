@@ -52,7 +52,7 @@ from .. import _log
 from .._patching import Patcher, loaded_module
 from .._state import current, on_import, route_target
 from ..routing import format_netloc
-from ._urls import DEFAULT_PORTS, is_endpoint, names_redirected_host, route_url
+from ._urls import DEFAULT_PORTS, HOST_SPELLINGS, is_endpoint, names_redirected_host, route_url
 
 __all__ = ["install", "uninstall", "follow_host_header", "hostport_host"]
 
@@ -191,7 +191,8 @@ def _make_putheader(conn: object, netloc: str):  # type: ignore[no-untyped-def]
     putheader = type(conn).putheader  # type: ignore[attr-defined]
 
     def follow(header, *values):  # type: ignore[no-untyped-def]
-        if values and isinstance(header, str) and header.lower() == "host":
+        # isinstance first: a bytes name must never be compared with the str spellings (python -bb).
+        if isinstance(header, str) and header in HOST_SPELLINGS and values:
             values = (follow_host_header(values[0], netloc), *values[1:])
         return putheader(ref(), header, *values)
 

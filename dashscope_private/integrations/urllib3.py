@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from .._patching import Patcher
 from ..routing import format_netloc, split_url
-from ._urls import is_endpoint, names_redirected_host, rewrite_first_argument, rewrite_method_argument, route_url, url_is_for_endpoint
+from ._urls import HOST_SPELLINGS, is_endpoint, names_redirected_host, rewrite_first_argument, rewrite_method_argument, route_url, url_is_for_endpoint
 
 __all__ = ["install", "uninstall"]
 
@@ -40,8 +40,27 @@ def _netloc(url: str) -> str | None:
     return None if parts is None else format_netloc(parts.host, parts.port)
 
 
+#: ``urllib3.HTTPHeaderDict``, whose ``in`` ignores case (set by ``install``).
+_header_dict: type | None = None
+
+
+def _may_hold_host(headers) -> bool:  # type: ignore[no-untyped-def]
+    """False when ``headers`` surely has no ``Host`` key: the usual request, decided without copying its items."""
+    kind = type(headers)
+    if kind is dict:
+        for key in headers:
+            if isinstance(key, str) and key in HOST_SPELLINGS:
+                return True
+        return False
+    if kind is _header_dict:
+        return "host" in headers
+    return True  # another mapping: look at its items
+
+
 def _follow_host(headers, url: str):  # type: ignore[no-untyped-def]
     """``headers`` with a ``Host`` naming a redirected public host set to ``url``'s; else ``headers`` itself."""
+    if not _may_hold_host(headers):
+        return headers
     try:
         items = list(headers.items())
     except Exception:
@@ -126,6 +145,8 @@ def install() -> None:
     import urllib3.connectionpool
     import urllib3.poolmanager
 
+    global _header_dict
+    _header_dict = getattr(urllib3, "HTTPHeaderDict", None)
     pool_manager = urllib3.poolmanager.PoolManager
     proxy_manager = urllib3.poolmanager.ProxyManager
     # The unpatched PoolManager methods, for the ProxyManager's direct path.
