@@ -42,6 +42,22 @@ class PublicEgressBlocked(DashscopePrivateError, RuntimeError):
         self.hint = hint
         super().__init__(f"dashscope-private blocked a request to public host {host!r}: {hint}")
 
+    @classmethod
+    def unredirected(cls, host: str, oss_upload: bool = False) -> "PublicEgressBlocked":
+        """Strict mode's error for a public host the configuration does not redirect, with its fix."""
+        if oss_upload:
+            hint = (
+                "a local file upload goes to DashScope's public OSS bucket, which the PrivateLink endpoint "
+                "does not cover; set DASHSCOPE_PRIVATE_OSS=internal to use the VPC-internal OSS endpoint, "
+                f"or DASHSCOPE_PRIVATE_ALLOW={host} to permit it"
+            )
+        else:
+            hint = (
+                "it is a public Model Studio host that is not redirected; add it to DASHSCOPE_PRIVATE_HOSTS "
+                "to send it through the private endpoint, or to DASHSCOPE_PRIVATE_ALLOW to permit it"
+            )
+        return cls(host, "", hint)
+
 
 class IntegrationError(DashscopePrivateError, ImportError):
     """Strict mode: an integration could not be installed on the imported library.

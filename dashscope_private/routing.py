@@ -230,18 +230,7 @@ class Router:
             # A fresh instance each time: re-raising one shared exception object
             # from many threads would pile tracebacks onto it.
             return ConfigError(self.error.variable, self.error.problem, self.error.fix)
-        if self._is_dashscope_oss(host):
-            hint = (
-                "a local file upload goes to DashScope's public OSS bucket, which the PrivateLink endpoint "
-                "does not cover; set DASHSCOPE_PRIVATE_OSS=internal to use the VPC-internal OSS endpoint, "
-                f"or DASHSCOPE_PRIVATE_ALLOW={host} to permit it"
-            )
-        else:
-            hint = (
-                "it is a public Model Studio host that is not redirected; add it to DASHSCOPE_PRIVATE_HOSTS "
-                "to send it through the private endpoint, or to DASHSCOPE_PRIVATE_ALLOW to permit it"
-            )
-        return PublicEgressBlocked(host, "", hint)
+        return PublicEgressBlocked.unredirected(host, oss_upload=self._is_dashscope_oss(host))
 
     # ------------------------------------------------------------------ targets
 
