@@ -17,7 +17,7 @@ import textwrap
 import pytest
 
 from dashscope_private.standin import REPLY_TEXT
-from venvs import EXAMPLES, ROOT, installed, run, site_packages, tool, venv
+from venvs import EXAMPLES, installed, run, site_packages, tool, venv
 
 MASKED = "ep-2zei6917b47eed******.dashscope.cn-beijing.privatelink.aliyuncs.com"
 HEAVY_MODULES = ("wrapt", "openai", "dashscope", "requests", "httpx", "httpx2", "aiohttp", "websocket", "logging", "asyncio")

@@ -15,7 +15,7 @@ from importlib import metadata
 
 import pytest
 
-from conftest import ORIGINAL_ENVIRON
+from support import ORIGINAL_ENVIRON
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
