@@ -420,15 +420,15 @@ def test_http_client_absolute_form_request_to_a_proxy_is_refused(strict, trap):
 
 
 def _httpcore_modules():
-    import httpcore
+    """httpcore and httpcore2, those installed (httpx's and httpx2's cores; none in a base install: the test skips)."""
+    import importlib
 
-    modules = [httpcore]
-    try:
-        import httpcore2
-
-        modules.append(httpcore2)
-    except ImportError:
-        pass
+    modules = []
+    for name in ("httpcore", "httpcore2"):
+        try:
+            modules.append(importlib.import_module(name))
+        except ImportError:
+            pass
     return modules
 
 

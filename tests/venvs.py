@@ -30,6 +30,13 @@ def installed(dist: str) -> str | None:
         return None
 
 
+def needs(*dists: str) -> None:
+    """Skip unless this run has ``dists``: a zero-code venv gets the libraries this run has (``sdk_pins``), no others."""
+    missing = [dist for dist in dists if not installed(dist)]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed in this run (the program in the fresh venv needs it)")
+
+
 def uv() -> list:
     found = shutil.which("uv")
     if found:
