@@ -12,9 +12,10 @@ from dashscope_private import _log, _runtime
 from dashscope_private.standin import StandIn
 
 sys.path.insert(0, os.path.dirname(__file__))
-from support import ESCAPES, LOOPBACK_NO_PROXY, PROXY_VARIABLES, install_loopback_guard  # noqa: E402
+from support import ESCAPES, LOOPBACK_NO_PROXY, PROXY_VARIABLES, install_loopback_guard, save_machine_proxies  # noqa: E402
 from trap import Trap  # noqa: E402
 
+save_machine_proxies()
 _TRAP = Trap()
 # Set before any HTTP library reads the environment, and inherited by every
 # subprocess the tests start: nothing unredirected can leave loopback.

@@ -18,11 +18,33 @@ from stacks._program import blocked_in  # noqa: F401  (the one finder of PublicE
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-#: The environment as the machine gave it (read before ``conftest.py`` points proxies at the trap),
-#: for tool subprocesses (uv, pip) that need the registry.
-ORIGINAL_ENVIRON = dict(os.environ)
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 LOOPBACK_NO_PROXY = "127.0.0.1,localhost,::1"
+#: Where ``conftest.py`` leaves the machine's own values of the variables it changes, for the processes
+#: started after it: pytest-xdist's workers inherit the controller's environment, trap and all.
+SAVED_PROXIES = "DASHSCOPE_TESTS_MACHINE_PROXIES"
+
+
+def _machine_environ() -> dict:
+    environ = dict(os.environ)
+    saved = environ.pop(SAVED_PROXIES, None)
+    for name, value in (json.loads(saved) if saved else {}).items():
+        if value is None:
+            environ.pop(name, None)
+        else:
+            environ[name] = value
+    return environ
+
+
+#: The environment as the machine gave it (before ``conftest.py`` points proxies at the trap, in this
+#: process or in the one that started it), for tool subprocesses (uv, pip) that need the registry.
+ORIGINAL_ENVIRON = _machine_environ()
+
+
+def save_machine_proxies() -> None:
+    """Record the machine's proxy settings before the trap replaces them (once: a worker keeps its controller's)."""
+    if SAVED_PROXIES not in os.environ:
+        os.environ[SAVED_PROXIES] = json.dumps({name: os.environ.get(name) for name in (*PROXY_VARIABLES, "NO_PROXY", "no_proxy")})
 
 CHAT = "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions"
 CHAT_PATH = "/compatible-mode/v1/chat/completions"
