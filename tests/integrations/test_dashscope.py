@@ -375,7 +375,6 @@ def test_dashscope_sdk_blocked(strict):
     assert_blocked(info)
 
 
-
 def _call_with_global(dashscope, Generation):
     saved = vars(dashscope)["base_http_api_url"]
     dashscope.base_http_api_url = "https://dashscope-intl.aliyuncs.com/api/v1"
@@ -389,7 +388,6 @@ def _call_with_global(dashscope, Generation):
 
 
 OSS_HOST = "dashscope-file-mgr.oss-cn-beijing.aliyuncs.com"
-
 
 
 def _upload(dashscope, tmp_path):

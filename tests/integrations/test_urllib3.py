@@ -153,7 +153,6 @@ def _blocked(call):
     return info.value
 
 
-
 def test_strict_mode_refuses_public_hosts_unwrapped(strict, trap):
     calls = {
         "urlopen": lambda: urllib.request.urlopen(INTL, data=BODY, timeout=5),

@@ -25,8 +25,6 @@ from support import ODD_VALUES, RUN_TASK, WS_INFERENCE, elsewhere, landed, no_pr
 WS_INTL = "wss://dashscope-intl.aliyuncs.com/api-ws/v1/inference"
 
 websockets = pytest.importorskip("websockets")
-
-
 WEBSOCKETS_MAJOR = int(websockets.__version__.split(".")[0])
 
 
