@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
 
 import pytest
@@ -13,14 +12,10 @@ from dashscope_private import _log, _runtime
 from dashscope_private.standin import StandIn
 
 sys.path.insert(0, os.path.dirname(__file__))
+from support import ESCAPES, LOOPBACK_NO_PROXY, PROXY_VARIABLES, install_loopback_guard, save_machine_proxies  # noqa: E402
 from trap import Trap  # noqa: E402
 
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
-LOOPBACK_NO_PROXY = "127.0.0.1,localhost,::1"
-
-#: The environment as the machine gave it, for tool subprocesses (uv, pip) that need the registry.
-ORIGINAL_ENVIRON = dict(os.environ)
-
+save_machine_proxies()
 _TRAP = Trap()
 # Set before any HTTP library reads the environment, and inherited by every
 # subprocess the tests start: nothing unredirected can leave loopback.
@@ -33,54 +28,8 @@ for _name in list(os.environ):
 os.environ.setdefault("DASHSCOPE_API_KEY", "sk-test-dashscope")
 os.environ.setdefault("OPENAI_API_KEY", "sk-test-openai")
 
-
-# Second net, for clients that ignore proxy variables (aiohttp without trust_env,
-# raw sockets): in this process, name lookups and connections may only go to
-# loopback. An attempt to go elsewhere fails at once and fails the test; it
-# never makes a test pass, and no packet leaves the machine.
-_ESCAPES: list = []
-_real_getaddrinfo = socket.getaddrinfo
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
-
-
-def _is_loopback(host) -> bool:
-    if host is None:
-        return True
-    if isinstance(host, (bytes, bytearray)):
-        host = host.decode("ascii", "replace")
-    host = host.strip("[]").lower().rstrip(".")
-    return host in ("", "localhost", "::1", "0:0:0:0:0:0:0:1") or host.startswith("127.") or host.endswith(".localhost")
-
-
-def _loopback_getaddrinfo(host, *args, **kwargs):
-    if not _is_loopback(host):
-        _ESCAPES.append(("lookup", host))
-        raise socket.gaierror(socket.EAI_NONAME, f"test guard: {host!r} is not loopback")
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
-def _address_host(address):
-    return address[0] if isinstance(address, tuple) else None  # AF_UNIX paths are local
-
-
-def _loopback_connect(self, address):
-    if not _is_loopback(_address_host(address)):
-        _ESCAPES.append(("connect", address))
-        raise ConnectionRefusedError(f"test guard: {address!r} is not loopback")
-    return _real_connect(self, address)
-
-
-def _loopback_connect_ex(self, address):
-    if not _is_loopback(_address_host(address)):
-        _ESCAPES.append(("connect", address))
-        raise ConnectionRefusedError(f"test guard: {address!r} is not loopback")
-    return _real_connect_ex(self, address)
-
-
-socket.getaddrinfo = _loopback_getaddrinfo
-socket.socket.connect = _loopback_connect
-socket.socket.connect_ex = _loopback_connect_ex
+# Second net (see support.install_loopback_guard): lookups and connections only to loopback.
+install_loopback_guard()
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +41,7 @@ def trap() -> Trap:
 def _nothing_escapes_and_state_is_reset():
     """Every test: starts and ends inactive, and nothing may reach the trap unless the test took it."""
     _TRAP.take()
-    _ESCAPES.clear()
+    ESCAPES.clear()
     yield
     dashscope_private.deactivate()
     _log.reset_once()
@@ -100,8 +49,8 @@ def _nothing_escapes_and_state_is_reset():
         sys.modules["urllib.request"].install_opener(None)
     leaked = _TRAP.take()
     assert not leaked, f"requests escaped to the proxy trap (they would have left the VPC): {leaked}"
-    escaped = list(_ESCAPES)
-    _ESCAPES.clear()
+    escaped = list(ESCAPES)
+    ESCAPES.clear()
     assert not escaped, f"non-loopback lookups or connections were attempted (refused by the test guard): {escaped}"
 
 
@@ -151,17 +100,29 @@ def private(standin):
     dashscope_private.deactivate()
 
 
-def only_hosts(records) -> set:
-    return {r.host for r in records}
+@pytest.fixture
+def strict(standin):
+    """Activated in strict mode with the stand-in as the endpoint; yields the stand-in."""
+    dashscope_private.activate(standin.url, strict=True)
+    yield standin
 
 
-def landed(standin, kind, path):
-    """The stand-in's records of ``kind``; asserts there are some, all for the endpoint and under ``path``."""
-    records = [r for r in standin.records if r.kind == kind]
-    assert records, f"no {kind} request reached the endpoint"
-    assert all(r.host == standin.netloc for r in records), records
-    assert all(r.path.startswith(path) for r in records), records
-    return records
+@pytest.fixture
+def no_loopback_exemption(monkeypatch):
+    """Proxy variables point at the trap (conftest) and NO_PROXY does not name loopback.
+
+    Call the returned function again after activating: whatever activation may
+    export to NO_PROXY, loopback is then not exempt. Deactivates before
+    monkeypatch restores the variables, so the session's values come back.
+    """
+
+    def apply():
+        monkeypatch.setenv("NO_PROXY", "internal.example")
+        monkeypatch.setenv("no_proxy", "internal.example")
+
+    apply()
+    yield apply
+    dashscope_private.deactivate()
 
 
 @pytest.fixture

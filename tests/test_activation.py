@@ -214,3 +214,35 @@ def test_forked_child_stays_private(standin):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0 if hasattr(os, "waitstatus_to_exitcode") else status == 0
     assert [r.host for r in standin.records] == [standin.netloc]
+
+
+# ------------------------------------------------------------------ the program's proxy variables
+
+
+def test_activation_leaves_proxy_variables_alone(standin, monkeypatch):
+    """Activation must not change how the program's later proxy settings behave: no NO_PROXY/no_proxy
+    written, so a later NO_PROXY the program sets is the one urllib, requests and httpx see."""
+    urllib_request = pytest.importorskip("urllib.request")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    dashscope_private.activate(standin.url)
+    assert "NO_PROXY" not in os.environ and "no_proxy" not in os.environ
+    monkeypatch.setenv("NO_PROXY", "internal.example")
+    assert urllib_request.getproxies()["no"] == "internal.example"
+    assert urllib_request.proxy_bypass_environment("internal.example")
+
+
+def test_child_process_goes_direct_without_no_proxy(standin, trap):
+    """How children still go direct: they inherit DASHSCOPE_PRIVATE_ENDPOINT, activate, and bypass the proxy
+    per library; HTTP(S)_PROXY (the trap) is set and NO_PROXY does not name the endpoint."""
+    pytest.importorskip("requests")
+    dashscope_private.activate(standin.url)
+    env = {**os.environ, "NO_PROXY": "internal.example", "no_proxy": "internal.example"}
+    code = (
+        "import dashscope_private.auto, requests; "
+        f"print(requests.post({CHAT!r}, json={{}}, timeout=10).status_code)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "200", result.stderr
+    assert [r.path for r in standin.records] == ["/compatible-mode/v1/chat/completions"]
+    assert trap.take() == []

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 
 import pytest
 
 from dashscope_private.cli import _is_private_address
 from dashscope_private.standin import StandIn
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def cli(*args: str, env: dict | None = None, timeout: int = 180, cwd: str | None = None) -> subprocess.CompletedProcess:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE_PRIVATE_")}
-    full["PYTHONPATH"] = ROOT
-    full.update(env or {})
-    return subprocess.run([sys.executable, "-m", "dashscope_private", *args], env=full, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+from support import cli
 
 
 def test_doctor_json_against_a_working_endpoint(standin):

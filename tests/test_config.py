@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from dashscope_private.config import BASE_PATHS, ENDPOINT, HOSTS, Endpoint, HostSet, endpoint_base_path, load, parse_endpoint, parse_hosts
-from dashscope_private.errors import ConfigError
+hypothesis = pytest.importorskip("hypothesis")
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from dashscope_private.config import BASE_PATHS, ENDPOINT, HOSTS, Endpoint, HostSet, endpoint_base_path, load, parse_endpoint, parse_hosts  # noqa: E402
+from dashscope_private.errors import ConfigError  # noqa: E402
 
 EP = "ep-2zei6917b47eedabcdef.dashscope.cn-beijing.privatelink.aliyuncs.com"
 

@@ -16,7 +16,7 @@ import textwrap
 
 import pytest
 
-from test_cli import ROOT, cli
+from support import ROOT, cli
 
 # A requests integration that installs, then fails to patch a submodule it needs (the way a
 # library's new release breaks one of an integration's lazy patches).

@@ -8,7 +8,7 @@ import pytest
 
 from dashscope_private.cli import _read_dotenv, _settings_lines, _settings_warnings
 from dashscope_private.config import ENDPOINT, load
-from test_cli import cli
+from support import cli
 
 EP = "ep-2zei6917b47eedabcdef.dashscope.cn-beijing.privatelink.aliyuncs.com"
 

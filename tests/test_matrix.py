@@ -25,9 +25,8 @@ import pytest
 import dashscope_private
 
 import stacks
-from conftest import PROXY_VARIABLES
 from stacks import BODY, HEADERS, UNREDIRECTED
-from stacks._program import blocked_in
+from support import PROXY_VARIABLES, blocked_in
 
 DRIVERS = stacks.drivers()
 RESULTS: dict = {}

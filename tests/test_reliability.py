@@ -22,13 +22,16 @@ import time
 from contextlib import redirect_stderr
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-import dashscope_private
-from dashscope_private import _boot, _runtime
-from dashscope_private.config import ENDPOINT, VARIABLES
-from dashscope_private.standin import REPLY_TEXT, StandIn
+hypothesis = pytest.importorskip("hypothesis")
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import dashscope_private  # noqa: E402
+from dashscope_private import _boot, _runtime  # noqa: E402
+from dashscope_private.config import ENDPOINT, VARIABLES  # noqa: E402
+from dashscope_private.standin import REPLY_TEXT, StandIn  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VALID_ENDPOINT = "ep-abc.dashscope.cn-beijing.privatelink.aliyuncs.com"

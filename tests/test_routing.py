@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
+import json
+import logging
 import os
 import subprocess
 import sys
 
-from dashscope_private.config import ENDPOINT, HOSTS, load, parse_endpoint, parse_hosts
-from dashscope_private.errors import ConfigError, PublicEgressBlocked
-from dashscope_private.routing import Router, split_url
+import pytest
+
+hypothesis = pytest.importorskip("hypothesis")
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import dashscope_private  # noqa: E402
+from dashscope_private.config import ENDPOINT, HOSTS, load, parse_endpoint, parse_hosts  # noqa: E402
+from dashscope_private.errors import ConfigError, PublicEgressBlocked  # noqa: E402
+from dashscope_private.routing import Router, split_url  # noqa: E402
 
 EP = "ep-abc.dashscope.cn-beijing.privatelink.aliyuncs.com"
 
@@ -372,3 +378,39 @@ def test_the_endpoint_predicate_is_exact_on_its_fast_path():
     for near in (EP[:-1], EP + "x", EP.replace("ep-", "ep_"), "[" + EP + "]x"):
         assert not r.is_endpoint(near)
     assert r.is_endpoint("[" + EP + "]") and r.is_endpoint(EP.upper() + ".")
+
+
+# ------------------------------------------------------------------ strict mode end to end, through requests
+
+
+INTL = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1/chat/completions"
+
+
+BODY = {"model": "qwen-plus", "messages": [{"role": "user", "content": "hi"}]}
+
+
+
+def test_allow_list_lets_a_named_host_through(standin, trap):
+    requests = pytest.importorskip("requests")
+    dashscope_private.activate(standin.url, strict=True, allow="dashscope-intl.aliyuncs.com")
+    with pytest.raises(requests.exceptions.ProxyError):  # it went out: here, to the loopback trap
+        requests.post(INTL, json=BODY, timeout=5)
+    assert [target for _m, target, _h in trap.take()] == ["dashscope-intl.aliyuncs.com:443"]
+
+
+def test_not_strict_warns_once_per_host_and_goes_ahead(standin, trap, caplog):
+    requests = pytest.importorskip("requests")
+    dashscope_private.activate(standin.url)
+    with caplog.at_level(logging.WARNING, logger="dashscope_private"):
+        for _ in range(3):
+            with pytest.raises(requests.exceptions.ProxyError):
+                requests.post(INTL, json=BODY, timeout=5)
+    warnings = [r.getMessage() for r in caplog.records if "dashscope-intl.aliyuncs.com" in r.getMessage()]
+    assert len(warnings) == 1 and "leaving the VPC" in warnings[0]
+    assert len(trap.take()) == 3
+
+
+def test_rewrite_url_reports_blocks(strict):
+    with pytest.raises(PublicEgressBlocked) as info:
+        dashscope_private.rewrite_url(INTL)
+    assert info.value.url == INTL and json.dumps(str(info.value))

@@ -31,20 +31,14 @@ import dashscope_private
 from dashscope_private import PublicEgressBlocked, _runtime
 from dashscope_private.errors import ConfigError
 
-from conftest import _ESCAPES, _is_loopback
+from support import ESCAPES, is_loopback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PUBLIC = ("dashscope-intl.aliyuncs.com", "dashscope-us.aliyuncs.com", "cn-hongkong.dashscope.aliyuncs.com", "ws-1.cn-beijing.maas.aliyuncs.com")
 
 
-@pytest.fixture
-def strict(standin):
-    dashscope_private.activate(standin.url, strict=True)
-    yield standin
-
-
 def _escape(kind, host):
-    _ESCAPES.append((kind, host))
+    ESCAPES.append((kind, host))
     raise socket.gaierror(socket.EAI_NONAME, f"test guard: {host!r} is not loopback")
 
 
@@ -59,7 +53,7 @@ def loopback_only_underneath(monkeypatch):
             host = args[0] if args else None
             if isinstance(host, tuple):  # getnameinfo's sockaddr
                 host = host[0] if host else None
-            if not _is_loopback(host):
+            if not is_loopback(host):
                 _escape(kind, host)
             return real(*args, **kwargs)
 
@@ -70,7 +64,7 @@ def loopback_only_underneath(monkeypatch):
 
         def trap(self, *args):
             for address in args[first:last]:
-                if isinstance(address, tuple) and address and not _is_loopback(address[0]) and self.family in (socket.AF_INET, socket.AF_INET6):
+                if isinstance(address, tuple) and address and not is_loopback(address[0]) and self.family in (socket.AF_INET, socket.AF_INET6):
                     _escape(name, address)
             return real(self, *args)
 
@@ -112,10 +106,8 @@ def test_allow_list_passes_the_net(standin):
     dashscope_private.activate(standin.url, strict=True, allow="dashscope-us.aliyuncs.com")
     with pytest.raises(socket.gaierror):  # past our net; the test's loopback guard refuses it
         socket.getaddrinfo("dashscope-us.aliyuncs.com", 443)
-    from conftest import _ESCAPES
-
-    assert _ESCAPES == [("lookup", "dashscope-us.aliyuncs.com")]
-    _ESCAPES.clear()
+    assert ESCAPES == [("lookup", "dashscope-us.aliyuncs.com")]
+    ESCAPES.clear()
 
 
 def test_asyncio_resolution_is_refused_before_the_executor(strict):
@@ -402,8 +394,8 @@ def test_a_kept_copy_of_a_guard_passes_through_once_strict_mode_is_off(standin):
     dashscope_private.activate(standin.url, strict=False)
     with pytest.raises(socket.gaierror):  # past the (inert) guard; the test's loopback guard refuses it
         kept(HOST, 443)
-    assert _ESCAPES == [("lookup", HOST)]
-    _ESCAPES.clear()
+    assert ESCAPES == [("lookup", HOST)]
+    ESCAPES.clear()
 
 
 # ------------------------------------------------------------------ proxies: http.client absolute form, httpcore
@@ -428,15 +420,15 @@ def test_http_client_absolute_form_request_to_a_proxy_is_refused(strict, trap):
 
 
 def _httpcore_modules():
-    import httpcore
+    """httpcore and httpcore2, those installed (httpx's and httpx2's cores; none in a base install: the test skips)."""
+    import importlib
 
-    modules = [httpcore]
-    try:
-        import httpcore2
-
-        modules.append(httpcore2)
-    except ImportError:
-        pass
+    modules = []
+    for name in ("httpcore", "httpcore2"):
+        try:
+            modules.append(importlib.import_module(name))
+        except ImportError:
+            pass
     return modules
 
 

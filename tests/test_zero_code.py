@@ -17,7 +17,7 @@ import textwrap
 import pytest
 
 from dashscope_private.standin import REPLY_TEXT
-from venvs import EXAMPLES, ROOT, installed, run, site_packages, tool, venv
+from venvs import EXAMPLES, installed, needs, run, site_packages, tool, venv
 
 MASKED = "ep-2zei6917b47eed******.dashscope.cn-beijing.privatelink.aliyuncs.com"
 HEAVY_MODULES = ("wrapt", "openai", "dashscope", "requests", "httpx", "httpx2", "aiohttp", "websocket", "logging", "asyncio")
@@ -77,6 +77,7 @@ def test_guide_sdk_examples_go_private(user_venv, standin, example, sdk, path):
 
 
 def test_guide_curl_call_with_requests_goes_private(user_venv, standin):
+    needs("requests")
     result = run(user_venv, os.path.join(EXAMPLES, "guide_http.py"), env={"DASHSCOPE_PRIVATE_ENDPOINT": standin.url})
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("200 " + REPLY_TEXT)
@@ -84,6 +85,7 @@ def test_guide_curl_call_with_requests_goes_private(user_venv, standin):
 
 
 def test_invalid_value_one_line_and_fails_closed(user_venv, standin, trap):
+    needs("requests")
     env = {"DASHSCOPE_PRIVATE_ENDPOINT": MASKED}
     started = run(user_venv, "-c", "pass", env=env)
     assert started.returncode == 0
@@ -103,6 +105,7 @@ def test_invalid_value_one_line_and_fails_closed(user_venv, standin, trap):
 
 
 def test_multiprocessing_spawn_children_go_private(user_venv, standin, tmp_path):
+    needs("requests")
     program = tmp_path / "spawn_app.py"
     program.write_text(textwrap.dedent("""
         import multiprocessing as mp
@@ -122,6 +125,7 @@ def test_multiprocessing_spawn_children_go_private(user_venv, standin, tmp_path)
 
 
 def test_pth_running_twice_activates_once(user_venv, tmp_path):
+    needs("requests")
     purelib = site_packages(user_venv)
     duplicate = os.path.join(purelib, "zz_duplicate_dashscope_private.pth")
     shutil.copyfile(os.path.join(purelib, "dashscope_private.pth"), duplicate)
@@ -148,6 +152,7 @@ def test_stale_pth_prints_nothing(wheel, tmp_path):
 
 
 def test_run_command_activates_an_interpreter_without_the_package(user_venv, plain_venv, standin, tmp_path):
+    needs("requests")
     sitecustomize_dir = tmp_path / "user_site"
     sitecustomize_dir.mkdir()
     (sitecustomize_dir / "sitecustomize.py").write_text("import sys; print('user sitecustomize ran in', sys.prefix)\n")
@@ -171,6 +176,7 @@ def test_run_warns_about_python_dash_s(user_venv, plain_venv, standin):
 
 def test_pip_target_folder_with_auto_under_python_dash_s(wheel, plain_venv, standin, tmp_path):
     """No .pth runs here (python -S, a --target folder): `import dashscope_private.auto` activates."""
+    needs("requests")
     target = tmp_path / "target"
     tool("pip", "install", "-q", "--target", str(target), wheel, timeout=300)
     code = (
@@ -185,6 +191,7 @@ def test_pip_target_folder_with_auto_under_python_dash_s(wheel, plain_venv, stan
 
 
 def test_demo_command(user_venv):
+    needs("openai", "dashscope", "requests")
     cli = os.path.join(os.path.dirname(user_venv), "dashscope-private")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE_PRIVATE_")}
     result = subprocess.run([cli, "demo"], capture_output=True, text=True, timeout=300, env=env)
@@ -205,6 +212,7 @@ def test_other_examples_run_unchanged(user_venv, standin, example, module, expec
 
 def test_run_alongside_the_pth_activates_once(user_venv, standin):
     """Both the .pth and `run`'s sitecustomize fire in a venv that has the package: patched once, and private."""
+    needs("requests")
     cli = os.path.join(os.path.dirname(user_venv), "dashscope-private")
     code = (
         "import requests, requests.models as m\n"

@@ -67,7 +67,7 @@ from typing import Dict, List, Optional
 import pytest
 
 import stacks
-from conftest import PROXY_VARIABLES
+from support import PROXY_VARIABLES
 from dashscope_private.standin import StandIn
 from stacks._program import MARKER
 from trap import Trap

@@ -14,7 +14,7 @@ import textwrap
 import pytest
 
 from dashscope_private.standin import REPLY_TEXT
-from venvs import EXAMPLES, installed, run, sdk_pins, site_packages, venv
+from venvs import EXAMPLES, installed, needs, run, sdk_pins, site_packages, venv
 
 pytestmark = pytest.mark.slow
 
@@ -66,6 +66,7 @@ def test_dotenv_configured_program_goes_private(settings_venv, standin, tmp_path
 
 def test_dotenv_values_into_environ_with_strict_later_in_the_file(settings_venv, standin, tmp_path, trap):
     """A later line of the same .env (strict mode) re-configures: the unredirected host is blocked, not sent."""
+    needs("requests")
     (tmp_path / ".env").write_text(f"DASHSCOPE_PRIVATE_ENDPOINT={standin.url}\nDASHSCOPE_PRIVATE_STRICT=1\n")
     (tmp_path / "app.py").write_text(textwrap.dedent("""
         import os, requests
@@ -86,6 +87,7 @@ def test_dotenv_values_into_environ_with_strict_later_in_the_file(settings_venv,
 
 def test_dotenv_with_the_pep_829_start_entry_point(settings_venv, standin, tmp_path):
     """Python 3.15 runs the .start entry point instead of the .pth line: the same watcher."""
+    needs("requests")
     (tmp_path / ".env").write_text(f"DASHSCOPE_PRIVATE_ENDPOINT={standin.url}\n")
     start_file = os.path.join(site_packages(settings_venv), "dashscope_private.start")
     code = (
@@ -134,6 +136,7 @@ def _ipython(python: str, script: str, tmp_path, env: dict | None = None, dash_s
 
 
 def test_load_ext_activates_a_running_shell(settings_venv, standin, tmp_path):
+    needs("requests")
     script = f"""
         %load_ext dashscope_private
         import requests
@@ -158,6 +161,7 @@ def test_load_ext_activates_a_running_shell(settings_venv, standin, tmp_path):
 
 def test_load_ext_where_no_pth_ran_activates_from_the_environment(settings_venv, standin, tmp_path):
     """A kernel whose packages are only on PYTHONPATH (no .pth processed): %load_ext reads the kernel's environment."""
+    needs("requests")
     script = """
         import sys, requests
         print("before", "dashscope_private" in sys.modules)
@@ -173,6 +177,7 @@ def test_load_ext_where_no_pth_ran_activates_from_the_environment(settings_venv,
 
 
 def test_shell_started_with_the_variable_set_works_as_before(settings_venv, standin, tmp_path):
+    needs("requests")
     script = """
         import requests
         print("status", requests.post("https://dashscope.aliyuncs.com/api/v1/x", json={}, timeout=10).status_code)

@@ -15,7 +15,7 @@ from importlib import metadata
 
 import pytest
 
-from conftest import ORIGINAL_ENVIRON
+from support import ORIGINAL_ENVIRON
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
@@ -28,6 +28,13 @@ def installed(dist: str) -> str | None:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return None
+
+
+def needs(*dists: str) -> None:
+    """Skip unless this run has ``dists``: a zero-code venv gets the libraries this run has (``sdk_pins``), no others."""
+    missing = [dist for dist in dists if not installed(dist)]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed in this run (the program in the fresh venv needs it)")
 
 
 def uv() -> list:

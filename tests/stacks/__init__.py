@@ -62,7 +62,7 @@ def first_event(message) -> str:  # type: ignore[no-untyped-def]
 
 def public_url(driver: ModuleType, kind: str) -> str:
     """The URL a redirect cell's program asks for (``http://`` for a ``SCHEME_BOUND`` stack: a connection
-    object cannot switch TLS, and the stand-in speaks plain HTTP; see ``test_stdlib_urllib3``)."""
+    object cannot switch TLS, and the stand-in speaks plain HTTP; see ``integrations/test_urllib.py``)."""
     url = PUBLIC[kind]
     return url.replace("https://", "http://", 1) if getattr(driver, "SCHEME_BOUND", False) else url
 

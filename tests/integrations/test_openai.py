@@ -10,6 +10,7 @@ import pytest
 
 import dashscope_private
 from dashscope_private.standin import REPLY_TEXT, StandIn
+from support import assert_blocked
 
 openai = pytest.importorskip("openai")
 
@@ -287,3 +288,15 @@ def test_every_prepare_url_in_the_installed_sdk_is_wrapped(private):
         managers += [v for v in vars(sys.modules[name]).values() if isinstance(v, type) and v.__module__ == module.__name__ and "_prepare_url" in vars(v)]
     assert managers
     assert [m.__qualname__ for m in managers if not is_patched(m, "_prepare_url")] == []
+
+
+# ------------------------------------------------------------------ strict mode
+
+
+def test_openai_sdk_blocked_at_request_not_at_construction(strict):
+    openai = pytest.importorskip("openai")
+    client = openai.OpenAI(api_key="sk-x", base_url="https://dashscope-intl.aliyuncs.com/compatible-mode/v1", max_retries=0)
+    assert "dashscope-intl.aliyuncs.com" in str(client.base_url)  # building a client sends nothing
+    with pytest.raises(Exception) as info:
+        client.chat.completions.create(model="qwen-plus", messages=MESSAGES)
+    assert_blocked(info)

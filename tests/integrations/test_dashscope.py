@@ -25,13 +25,14 @@ import pytest
 
 import dashscope_private
 from dashscope_private.standin import REPLY_TEXT
+from support import ROOT, assert_blocked
 
 dashscope = pytest.importorskip("dashscope")
 
 PUBLIC_HTTP = "https://dashscope.aliyuncs.com/api/v1"
 PUBLIC_WS = "wss://dashscope.aliyuncs.com/api-ws/v1/inference"
 GLOBALS = ("base_http_api_url", "base_websocket_api_url", "base_compatible_api_url")
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_ROOT = ROOT
 try:
     VERSION = importlib.metadata.version("dashscope")
 except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source checkout
@@ -343,3 +344,77 @@ def test_multimodal_local_file_upload(private, tmp_path):
     _landed(private, "/oss-upload", method="POST")
     (generation,) = _landed(private, "/api/v1/services/aigc/multimodal-generation/generation", method="POST")
     assert "oss://standin-dir/pixel.png" in json.dumps(generation.body)
+
+
+# ------------------------------------------------------------------ the URL globals
+
+
+def test_dashscope_global_save_and_restore_round_trips(standin, monkeypatch):
+    dashscope = pytest.importorskip("dashscope")
+    original = dashscope.__dict__["base_http_api_url"]
+    dashscope_private.activate(standin.url)
+    saved = dashscope.base_http_api_url
+    assert saved.startswith(standin.url)
+    monkeypatch.setattr(dashscope, "base_http_api_url", "http://127.0.0.1:9/api/v1")
+    assert dashscope.base_http_api_url == "http://127.0.0.1:9/api/v1"
+    monkeypatch.undo()  # writes back the private value it read
+    assert dashscope.base_http_api_url == saved
+    dashscope_private.deactivate()
+    assert dashscope.base_http_api_url == original
+
+
+# ------------------------------------------------------------------ strict mode
+
+
+def test_dashscope_sdk_blocked(strict):
+    dashscope = pytest.importorskip("dashscope")
+    from dashscope import Generation
+
+    with pytest.raises(Exception) as info:
+        Generation.call(model="qwen-max", messages=MESSAGES, result_format="message", api_key="sk-x", base_address="https://dashscope-intl.aliyuncs.com/api/v1") if _has_base_address() else _call_with_global(dashscope, Generation)
+    assert_blocked(info)
+
+
+def _call_with_global(dashscope, Generation):
+    saved = vars(dashscope)["base_http_api_url"]
+    dashscope.base_http_api_url = "https://dashscope-intl.aliyuncs.com/api/v1"
+    try:
+        return Generation.call(model="qwen-max", messages=MESSAGES, result_format="message", api_key="sk-x")
+    finally:
+        dashscope.base_http_api_url = saved
+
+
+# ------------------------------------------------------------------ OSS uploads of local files
+
+
+OSS_HOST = "dashscope-file-mgr.oss-cn-beijing.aliyuncs.com"
+
+
+def _upload(dashscope, tmp_path):
+    from dashscope import MultiModalConversation
+
+    image = tmp_path / "pixel.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    messages = [{"role": "user", "content": [{"image": f"file://{image}"}, {"text": "describe"}]}]
+    return MultiModalConversation.call(model="qwen-vl-plus", messages=messages, api_key="sk-x")
+
+
+def test_oss_upload_blocked_in_strict_mode(standin, tmp_path):
+    dashscope = pytest.importorskip("dashscope")
+    standin.upload_host = f"https://{OSS_HOST}"
+    dashscope_private.activate(standin.url, strict=True)
+    with pytest.raises(Exception) as info:
+        _upload(dashscope, tmp_path)
+    assert_blocked(info, host=OSS_HOST)
+    assert "DASHSCOPE_PRIVATE_OSS=internal" in str(info.value)
+    assert [r.path.split("?")[0] for r in standin.records] == ["/api/v1/uploads"]  # the policy came through the endpoint
+
+
+def test_oss_internal_rewrites_to_the_vpc_endpoint(standin, tmp_path, trap):
+    dashscope = pytest.importorskip("dashscope")
+    requests = pytest.importorskip("requests")
+    standin.upload_host = f"https://{OSS_HOST}"
+    dashscope_private.activate(standin.url, strict=True, oss="internal")
+    with pytest.raises((requests.exceptions.ProxyError, requests.exceptions.ConnectionError)):
+        _upload(dashscope, tmp_path)  # the internal OSS host is not reachable here: it reached the trap
+    assert [target for _m, target, _h in trap.take()] == ["dashscope-file-mgr.oss-cn-beijing-internal.aliyuncs.com:443"]
