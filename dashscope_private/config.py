@@ -30,6 +30,7 @@ __all__ = [
     "STRICT",
     "OSS",
     "ALLOW",
+    "PROPAGATE",
     "VARIABLES",
     "INTEGRATIONS",
     "INTEGRATION_MODULES",
@@ -53,9 +54,10 @@ LOG = "DASHSCOPE_PRIVATE_LOG"
 STRICT = "DASHSCOPE_PRIVATE_STRICT"
 OSS = "DASHSCOPE_PRIVATE_OSS"
 ALLOW = "DASHSCOPE_PRIVATE_ALLOW"
+PROPAGATE = "DASHSCOPE_PRIVATE_PROPAGATE"
 
 #: Every variable the plugin reads, in documentation order.
-VARIABLES = (ENDPOINT, HOSTS, DISABLE, DISABLED_INTEGRATIONS, LOG, STRICT, OSS, ALLOW)
+VARIABLES = (ENDPOINT, HOSTS, DISABLE, DISABLED_INTEGRATIONS, LOG, STRICT, OSS, ALLOW, PROPAGATE)
 
 #: Integration name (as accepted by ``DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS``) -> module it patches.
 INTEGRATION_MODULES = {
@@ -70,6 +72,9 @@ INTEGRATION_MODULES = {
     "urllib3": "urllib3",
     "websockets": "websockets",
     "dspy": "dspy",
+    "ray": "ray",
+    "pyspark": "pyspark",
+    "distributed": "distributed",
 }
 INTEGRATIONS = tuple(INTEGRATION_MODULES)
 
@@ -209,6 +214,7 @@ class Config(_Frozen):
         "oss",
         "allow",
         "sources",
+        "propagate",
     )
     endpoint: Endpoint
     hosts: HostSet
@@ -218,6 +224,7 @@ class Config(_Frozen):
     oss: str
     allow: HostSet
     sources: tuple
+    propagate: bool
 
     def __init__(
         self,
@@ -229,6 +236,7 @@ class Config(_Frozen):
         oss: str = "",
         allow: "HostSet" = HostSet(),
         sources: tuple = (),
+        propagate: bool = True,
     ) -> None:
         self._init(
             endpoint=endpoint,
@@ -239,6 +247,7 @@ class Config(_Frozen):
             oss=oss,
             allow=allow,
             sources=tuple(sources),
+            propagate=propagate,
         )
 
 
@@ -479,6 +488,7 @@ def load(environ: "Mapping[str, str]", overrides: "Mapping[str, Any] | None" = N
         sources[HOSTS] = f"default (inferred from region {region})" if region else "default (no region recognised in the endpoint)"
     allow = parse_hosts(values[ALLOW], ALLOW) if values.get(ALLOW, "").strip() else HostSet()
     log_text = values.get(LOG, "").strip()
+    propagate_text = values.get(PROPAGATE, "").strip()
     return Config(
         endpoint=endpoint,
         hosts=hosts,
@@ -488,6 +498,7 @@ def load(environ: "Mapping[str, str]", overrides: "Mapping[str, Any] | None" = N
         oss=_parse_choice(OSS, values.get(OSS, ""), _OSS_MODES),
         allow=allow,
         sources=tuple(sorted(sources.items())),
+        propagate=_parse_bool(PROPAGATE, propagate_text) if propagate_text else True,
     )
 
 
