@@ -194,11 +194,11 @@ WORKER_CODE = textwrap.dedent(
 )
 
 
-def run_driver(tmp_path, body: str, env: dict, timeout: float = 300, cwd: str | None = None) -> tuple:
+def run_driver(tmp_path, body: str, env: dict, timeout: float = 300, cwd: str | None = None, argv: tuple = ()) -> tuple:
     """Run ``WORKER_CODE`` + ``body`` as a fresh interpreter with only ``env``; ``(result dict, stderr)``."""
     script = tmp_path / "driver.py"
     script.write_text(WORKER_CODE + textwrap.dedent(body))
-    done = subprocess.run([sys.executable, str(script)], env=env, cwd=cwd or str(tmp_path), capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run([sys.executable, str(script), *argv], env=env, cwd=cwd or str(tmp_path), capture_output=True, text=True, timeout=timeout)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     assert done.returncode == 0 and lines, f"driver failed (rc {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
     return json.loads(lines[-1][len("RESULT "):]), done.stderr
