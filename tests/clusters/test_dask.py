@@ -177,3 +177,13 @@ def test_dask_worker_without_the_package_gets_one_warning_line_from_the_driver(d
     assert result["plain"]["requests"] == "ProxyError" and not result["plain"]["activated"], result
     landed(standin, 1)
     assert trapped(trap) == [("CONNECT", "dashscope.aliyuncs.com:443")]
+
+
+def test_the_clusters_example_runs_unchanged_on_dask(dask_cluster, standin, tmp_path):
+    """examples/clusters.py as the README shows it: only the driver has the endpoint (and passes the API key)."""
+    example = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "examples", "clusters.py")
+    env = {**dask_cluster.env, "DASHSCOPE_PRIVATE_ENDPOINT": standin.url, "DASHSCOPE_API_KEY": "sk-demo"}
+    done = subprocess.run([sys.executable, example, "dask", dask_cluster.address], env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    assert done.stdout.strip() == REPLY_TEXT
+    landed(standin, 1)

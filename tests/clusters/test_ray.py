@@ -161,3 +161,51 @@ report(status=str(client.get_job_status(job)), job=json.loads(lines[-1][len("RES
     assert result["job"]["driver_active"], result  # the submitted driver got the settings
     assert result["job"]["task"]["requests"] == REPLY_TEXT and result["job"]["task"]["activated"], result
     landed(standin, 1)
+
+
+# --------------------------------------------------------------------------- what ray.init is given (no cluster)
+
+
+def test_ray_init_merge_keeps_a_job_configs_runtime_env_and_the_users_objects(private, monkeypatch):
+    """ray.init(job_config=JobConfig(runtime_env=...)): ray.init's runtime_env would replace the job_config's, so
+    the merged copy carries it; the user's JobConfig and dicts are not modified."""
+    pytest.importorskip("ray")
+    from ray.job_config import JobConfig
+    from ray.runtime_env import RuntimeEnv
+
+    from dashscope_private.integrations.ray import _init_kwargs
+
+    monkeypatch.setenv("DASHSCOPE_PRIVATE_STRICT", "1")
+    job_config = JobConfig(runtime_env={"env_vars": {"DASHSCOPE_PRIVATE_STRICT": "0", "A": "1"}, "working_dir": "."})
+    kwargs = _init_kwargs({"job_config": job_config})
+    assert kwargs["runtime_env"] == {"env_vars": {"DASHSCOPE_PRIVATE_ENDPOINT": private.url, "DASHSCOPE_PRIVATE_STRICT": "0", "A": "1"}, "working_dir": "."}
+    assert kwargs["job_config"] is not job_config and job_config.runtime_env == {"env_vars": {"DASHSCOPE_PRIVATE_STRICT": "0", "A": "1"}, "working_dir": "."}
+    runtime_env = RuntimeEnv(env_vars={"B": "2"})
+    merged = _init_kwargs({"runtime_env": runtime_env})["runtime_env"]
+    assert merged["env_vars"] == {"DASHSCOPE_PRIVATE_ENDPOINT": private.url, "DASHSCOPE_PRIVATE_STRICT": "1", "B": "2"}
+    assert runtime_env["env_vars"] == {"B": "2"}
+
+
+def test_ray_init_inside_a_submitted_job_adds_no_variable_the_job_has(private, monkeypatch):
+    """Ray refuses a driver's env_vars key that repeats its submitted job's: those are left to the job."""
+    pytest.importorskip("ray")
+    import json
+
+    from dashscope_private.integrations.ray import _init_kwargs
+
+    job = {"runtime_env": {"env_vars": {"DASHSCOPE_PRIVATE_ENDPOINT": private.url}}}
+    monkeypatch.setenv("RAY_JOB_CONFIG_JSON_ENV_VAR", json.dumps(job))
+    assert _init_kwargs({"address": "auto"}) == {"address": "auto"}
+    monkeypatch.setenv("DASHSCOPE_PRIVATE_STRICT", "1")
+    assert _init_kwargs({})["runtime_env"] == {"env_vars": {"DASHSCOPE_PRIVATE_STRICT": "1"}}
+
+
+def test_ray_init_is_untouched_while_inactive_or_opted_out(monkeypatch, standin):
+    ray = pytest.importorskip("ray")
+    import dashscope_private
+    from dashscope_private.integrations.ray import _init_kwargs
+
+    assert _init_kwargs({"runtime_env": None}) == {"runtime_env": None}
+    dashscope_private.activate(standin.url, propagate=False)
+    assert "ray" in dashscope_private._runtime.installed_integrations() and ray.init.__name__ == "init"
+    assert _init_kwargs({}) == {}
