@@ -83,12 +83,14 @@ class Processes:
     def __init__(self, log_dir: str) -> None:
         self.log_dir = log_dir
         self.leaders: list = []
+        self.by_name: dict = {}
 
     def start(self, name: str, args: list, env: dict, cwd: str | None = None) -> subprocess.Popen:
         log = open(os.path.join(self.log_dir, name + ".log"), "wb")
         process = subprocess.Popen(args, env=env, cwd=cwd or self.log_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         self.leaders.append(process)
+        self.by_name[name] = process
         return process
 
     def log(self, name: str) -> str:
@@ -101,6 +103,9 @@ class Processes:
     def wait_for(self, name: str, text: str, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while text not in self.log(name):
+            process = self.by_name.get(name)
+            if process is not None and process.poll() is not None:
+                raise AssertionError(f"{name} exited ({process.returncode}) before printing {text!r}:\n{self.log(name)[-3000:]}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"{name} did not print {text!r} in {timeout:.0f}s:\n{self.log(name)[-3000:]}")
             time.sleep(0.2)

@@ -15,7 +15,7 @@ import tempfile
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _cluster import BIN, Processes, cluster_env, engine, free_port, landed, run_driver, trapped  # noqa: E402
+from _cluster import BIN, Processes, cluster_env, engine, landed, run_driver, trapped  # noqa: E402
 
 from dashscope_private.standin import REPLY_TEXT, StandIn  # noqa: E402
 
@@ -28,15 +28,15 @@ def ray_cluster():
     temp = tempfile.mkdtemp(prefix="dsp-ray-")
     env = cluster_env(RAY_TMPDIR=temp, RAY_USAGE_STATS_ENABLED="0")
     processes = Processes(temp)
-    dashboard = free_port()
+    # Ray's default ports (GCS 6379, dashboard 8265, agent 52365, client 10001): the namespace is ours alone,
+    # and ports picked at random here could meet those Ray picks at random for its other components.
     processes.start("head", [
-        os.path.join(BIN, "ray"), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={free_port()}",
-        "--num-cpus=2", "--disable-usage-stats", "--include-dashboard=true", "--dashboard-host=127.0.0.1",
-        f"--dashboard-port={dashboard}", f"--dashboard-agent-listen-port={free_port()}", f"--ray-client-server-port={free_port()}",
+        os.path.join(BIN, "ray"), "start", "--head", "--block", "--node-ip-address=127.0.0.1", "--num-cpus=2",
+        "--disable-usage-stats", "--include-dashboard=true", "--dashboard-host=127.0.0.1",
     ], env)
     try:
         processes.wait_for("head", "Ray runtime started", timeout=240)
-        yield {"env": env, "dashboard": f"http://127.0.0.1:{dashboard}"}
+        yield {"env": env, "dashboard": "http://127.0.0.1:8265"}
     finally:
         processes.stop()
         shutil.rmtree(temp, ignore_errors=True)

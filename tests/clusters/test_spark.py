@@ -14,7 +14,7 @@ import tempfile
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _cluster import Processes, cluster_env, engine, free_port, landed, run_driver, trapped  # noqa: E402
+from _cluster import Processes, cluster_env, engine, landed, run_driver, trapped  # noqa: E402
 
 from dashscope_private.standin import REPLY_TEXT, StandIn  # noqa: E402
 
@@ -33,16 +33,17 @@ def spark_cluster():
         # Every JVM here (master, worker, driver, executors) lives seconds: compiling less starts them ~1.5x faster.
         JAVA_TOOL_OPTIONS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:CICompilerCount=1",
     )
-    port = free_port()
+    # Spark's default ports (master 7077, web UIs 8080 and 8081): the namespace is ours alone.
+    port = 7077
     master = f"spark://127.0.0.1:{port}"
     spark_class = os.path.join(home, "bin", "spark-class")
     processes = Processes(temp)
-    processes.start("master", [spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(free_port())], env)
+    processes.start("master", [spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port), "--webui-port", "8080"], env)
     try:
         processes.wait_for("master", "I have been elected leader", timeout=240)
         processes.start("worker", [
             spark_class, "org.apache.spark.deploy.worker.Worker", master, "--host", "127.0.0.1",
-            "--webui-port", str(free_port()), "--cores", "2", "--memory", "1g",
+            "--webui-port", "8081", "--cores", "2", "--memory", "1g",
         ], env)
         processes.wait_for("worker", "Successfully registered with master", timeout=240)
         yield {"env": env, "master": master}
