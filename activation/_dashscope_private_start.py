@@ -26,6 +26,7 @@ VARIABLES = (
     "DASHSCOPE_PRIVATE_OSS",
     "DASHSCOPE_PRIVATE_ALLOW",
     "DASHSCOPE_PRIVATE_AUDIT",
+    "DASHSCOPE_PRIVATE_PROPAGATE",
 )
 #: Class attribute of ``os._Environ`` holding the original ``__setitem__`` once the
 #: watcher is installed; its presence means "installed", so there is only ever one.

@@ -35,6 +35,7 @@ __all__ = [
     "OSS",
     "ALLOW",
     "AUDIT",
+    "PROPAGATE",
     "VARIABLES",
     "INTEGRATION_ROWS",
     "INTEGRATION_NAMES",
@@ -64,17 +65,18 @@ STRICT = "DASHSCOPE_PRIVATE_STRICT"
 OSS = "DASHSCOPE_PRIVATE_OSS"
 ALLOW = "DASHSCOPE_PRIVATE_ALLOW"
 AUDIT = "DASHSCOPE_PRIVATE_AUDIT"
+PROPAGATE = "DASHSCOPE_PRIVATE_PROPAGATE"
 
 #: Every variable the plugin reads, in documentation order.
-VARIABLES = (ENDPOINT, HOSTS, DISABLE, DISABLED_INTEGRATIONS, LOG, STRICT, OSS, ALLOW, AUDIT)
+VARIABLES = (ENDPOINT, HOSTS, DISABLE, DISABLED_INTEGRATIONS, LOG, STRICT, OSS, ALLOW, AUDIT, PROPAGATE)
 
 
 # --------------------------------------------------------------------------- integrations: one row each
 
 #: ``Integration.distribution`` of an integration that patches the standard library.
 STDLIB = "stdlib"
-#: The CI matrix's legs, oldest SDKs first (``.ci/run``).
-LEGS = ("oldest", "middle", "newest")
+#: The CI matrix's legs that install integrations' libraries (``.ci/run``): oldest SDKs first, then the clusters.
+LEGS = ("oldest", "middle", "newest", "clusters")
 
 
 #: One declarative row per integration, the single place its facts live:
@@ -137,6 +139,10 @@ INTEGRATION_ROWS = {
         {"oldest": "websockets==13.1", "middle": "websockets>=15,<16", "newest": "websockets"}, "websockets==17.0.1",
     ),
     "dspy": (("dspy",), "dspy", (("dspy", "its bundled lm15 client"),), {"newest": "dspy"}, None),
+    # Cluster engines: no URL of theirs is rewritten (no stack rows); a driver carries its settings to the workers.
+    "ray": (("ray",), "ray", (), {"clusters": "ray[default]"}, None),  # [default]: the dashboard, for job submission
+    "pyspark": (("pyspark",), "pyspark", (), {"clusters": "pyspark"}, None),
+    "distributed": (("distributed",), "distributed", (), {"clusters": "dask[distributed]"}, None),  # dask pinned to it
 }
 #: Names in row order, as ``DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS`` lists them in errors.
 INTEGRATION_NAMES = tuple(INTEGRATION_ROWS)
@@ -174,6 +180,7 @@ class Config(_Frozen):
         "allow",
         "sources",
         "audit",
+        "propagate",
     )
     endpoint: Endpoint
     hosts: HostSet
@@ -184,6 +191,7 @@ class Config(_Frozen):
     allow: HostSet
     sources: tuple
     audit: "str | None"  # a file path, "stderr", or None
+    propagate: bool
 
     def __init__(
         self,
@@ -196,6 +204,7 @@ class Config(_Frozen):
         allow: "HostSet" = HostSet(),
         sources: tuple = (),
         audit: "str | None" = None,
+        propagate: bool = True,
     ) -> None:
         self._init(
             endpoint=endpoint,
@@ -207,6 +216,7 @@ class Config(_Frozen):
             allow=allow,
             sources=tuple(sources),
             audit=audit,
+            propagate=propagate,
         )
 
 
@@ -288,6 +298,7 @@ def load(environ: "Mapping[str, str]", overrides: "Mapping[str, Any] | None" = N
         sources[HOSTS] = f"default (inferred from region {region})" if region else "default (no region recognised in the endpoint)"
     allow = parse_hosts(values[ALLOW], ALLOW) if values.get(ALLOW, "").strip() else HostSet()
     log_text = values.get(LOG, "").strip()
+    propagate_text = values.get(PROPAGATE, "").strip()
     return Config(
         endpoint=endpoint,
         hosts=hosts,
@@ -298,6 +309,7 @@ def load(environ: "Mapping[str, str]", overrides: "Mapping[str, Any] | None" = N
         allow=allow,
         sources=tuple(sorted(sources.items())),
         audit=_parse_audit(values.get(AUDIT, "")),
+        propagate=_parse_bool(PROPAGATE, propagate_text) if propagate_text else True,
     )
 
 

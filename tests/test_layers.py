@@ -157,14 +157,22 @@ def test_every_row_has_its_integration_module_and_every_module_its_row():
 
 
 def test_every_row_has_a_test_driver():
-    """Step 3 of "Adding a stack": the zero-code matrix runs a driver for every integration."""
+    """Step 3 of "Adding a stack": the zero-code matrix runs a driver for every integration that covers a
+    stack; a cluster engine's row (no stack of its own) has its cluster tests instead."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     try:
         from stacks import drivers
     finally:
         sys.path.pop(0)
+    from dashscope_private.registry import INTEGRATIONS
+
     driven = {driver.INTEGRATION for driver in drivers() if getattr(driver, "INTEGRATION", None)}
-    assert set(_registry().INTEGRATION_NAMES) <= driven, set(_registry().INTEGRATION_NAMES) - driven
+    assert {row.name for row in INTEGRATIONS if row.covers} <= driven
+    clusters = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clusters")
+    text = "".join(open(os.path.join(clusters, f), encoding="utf-8").read() for f in os.listdir(clusters) if f.endswith(".py"))
+    for row in INTEGRATIONS:
+        if not row.covers:
+            assert f'engine("{row.modules[0]}")' in text, row.name  # tests/clusters/_cluster.engine: importorskip
 
 
 def test_peer_suites_are_the_registrys_peers():
@@ -183,8 +191,11 @@ def test_ci_installs_the_registrys_pins():
     script = open(os.path.join(ROOT, ".ci", "run"), encoding="utf-8").read()
     registry = _registry()
     for leg in registry.LEGS:
-        assert re.search(rf"^\s*pins=\$\(registry_pins {leg}\).*\n\s*leg {leg} .*\$pins", script, re.M), leg
         assert registry.ci_requirements(leg)
+        if leg == "clusters":
+            assert re.search(r"^\s*pins=\$\(registry_pins clusters\).*\n\s*\"\$UV\" pip install .*\$pins$", script, re.M)
+        else:
+            assert re.search(rf"^\s*pins=\$\(registry_pins {leg}\).*\n\s*leg {leg} .*\$pins", script, re.M), leg
     with pytest.raises(ValueError):
         registry.ci_requirements("nightly")
 
