@@ -36,6 +36,7 @@ def audit_files(tmp_path, standin, trap):
     """Two files, written by ``WORKERS`` processes at once: one file shared by three of them.
 
     One worker's public request goes to the proxy trap (it stops there), and is taken here."""
+    pytest.importorskip("requests")  # the workers' HTTP stack
     (tmp_path / "worker.py").write_text(WORKER)
     shared, alone = tmp_path / "shared.jsonl", tmp_path / "alone.jsonl"
     procs = []
