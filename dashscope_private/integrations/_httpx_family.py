@@ -168,11 +168,14 @@ class HttpxFamily:
                 # host we redirect (copied from the public request, a redirect, user headers)
                 # must follow, as SNI does. Any other Host header is left byte for byte.
                 # Without headers httpx derives Host from the URL, so skip the check.
-                url_now = self.url
-                if kwargs.get("headers") is not None and is_endpoint(url_now.host, url_now.port, DEFAULT_PORTS.get(url_now.scheme)):
+                # The Host test first: a remembered lookup, where the endpoint test reads three of the
+                # URL's properties; the header httpx derives from the URL never names a redirected host.
+                if kwargs.get("headers") is not None:
                     host_header = _host_header(self.headers)
                     if host_header is not None and names_redirected_host(host_header):
-                        self.headers["Host"] = self.url.netloc.decode("ascii")
+                        url_now = self.url
+                        if is_endpoint(url_now.host, url_now.port, DEFAULT_PORTS.get(url_now.scheme)):
+                            self.headers["Host"] = url_now.netloc.decode("ascii")
 
             return __init__
 
