@@ -48,6 +48,14 @@ def save_machine_proxies() -> None:
 
 CHAT = "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions"
 CHAT_PATH = "/compatible-mode/v1/chat/completions"
+#: a public host the configurations in the tests do not redirect (blocked in strict mode)
+INTL = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1/chat/completions"
+#: the request the integration tests send: as a JSON body (``json=``), and encoded with its headers
+BODY = {"model": "qwen-plus", "messages": [{"role": "user", "content": "你是谁?"}]}
+HEADERS = {"Authorization": "Bearer sk-dashscope"}
+JSON_BODY = json.dumps(BODY).encode()
+JSON_HEADERS = {**HEADERS, "Content-Type": "application/json"}
+PUBLIC_HOST = {"Host": "dashscope.aliyuncs.com"}
 WS_INFERENCE = "wss://dashscope.aliyuncs.com/api-ws/v1/inference"
 RUN_TASK = json.dumps({"header": {"action": "run-task", "task_id": "t1", "streaming": "duplex"}, "payload": {"task": "asr"}})
 

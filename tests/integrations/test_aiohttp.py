@@ -9,12 +9,7 @@ import pytest
 
 from dashscope_private import PublicEgressBlocked
 from dashscope_private.standin import StandIn
-from support import CHAT_PATH, RUN_TASK, WS_INFERENCE, elsewhere, landed
-
-CHAT = "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions"
-INTL = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1/chat/completions"
-BODY = {"model": "qwen-plus", "messages": [{"role": "user", "content": "你是谁?"}]}
-HEADERS = {"Authorization": "Bearer sk-dashscope"}
+from support import BODY, CHAT, CHAT_PATH, HEADERS, INTL, RUN_TASK, WS_INFERENCE, elsewhere, landed
 
 
 def test_aiohttp_http_and_websocket(private):

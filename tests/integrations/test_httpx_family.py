@@ -17,12 +17,8 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 from dashscope_private import PublicEgressBlocked  # noqa: E402
 from dashscope_private.standin import StandIn  # noqa: E402
-from support import CHAT_PATH, elsewhere, hook_input_strategies, landed, same_outcome_inactive_and_active  # noqa: E402
+from support import BODY, CHAT, CHAT_PATH, HEADERS, INTL, elsewhere, hook_input_strategies, landed, same_outcome_inactive_and_active  # noqa: E402
 
-CHAT = "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions"
-INTL = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1/chat/completions"
-BODY = {"model": "qwen-plus", "messages": [{"role": "user", "content": "你是谁?"}]}
-HEADERS = {"Authorization": "Bearer sk-dashscope"}
 _, _, non_dashscope_urls, header_values = hook_input_strategies()
 
 

@@ -19,19 +19,7 @@ import pytest
 import dashscope_private
 from dashscope_private import ConfigError, PublicEgressBlocked
 from dashscope_private.standin import StandIn
-from support import landed
-
-CHAT = "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions"
-
-CHAT_PATH = "/compatible-mode/v1/chat/completions"
-
-INTL = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1/chat/completions"
-
-BODY = json.dumps({"model": "qwen-plus", "messages": [{"role": "user", "content": "你是谁?"}]}).encode()
-
-HEADERS = {"Authorization": "Bearer sk-dashscope", "Content-Type": "application/json"}
-
-PUBLIC_HOST = {"Host": "dashscope.aliyuncs.com"}
+from support import CHAT, CHAT_PATH, INTL, JSON_BODY as BODY, JSON_HEADERS as HEADERS, PUBLIC_HOST, landed
 
 
 # ------------------------------------------------------------------ urllib.request
