@@ -1,26 +1,17 @@
 """Start-up: activation from the environment, and the post-import hooks it relies on.
 
-The lowest layer. Run through ``_dashscope_private_start`` (which the ``.pth``
-imports; Python 3.15+ runs it from ``dashscope_private.start``) when the variable
-is set. It validates the configuration (an invalid value prints exactly one line,
-here) and registers lazy post-import hooks for the modules the registry names; the
-activation layer, the router and the integrations load only when the program
-imports one of them. It never raises, and it hands over to activation by name
-(:data:`ACTIVATION`), as a ``.pth`` line names its code: nothing here imports
-anything above it.
+The lowest layer, run through ``_dashscope_private_start`` (the ``.pth``; Python 3.15+:
+``dashscope_private.start``) when the variable is set. It validates the configuration (an
+invalid value prints exactly one line, here) and registers lazy post-import hooks for the
+modules the registry names; activation, the router and the integrations load when the
+program imports one. It never raises, and hands over to activation by name
+(:data:`ACTIVATION`): nothing here imports anything above it.
 
-Start-up loads this module, ``config`` and ``hosts``, builtins only: each module
-costs every Python process ~0.1 ms (~300,000 instructions) before it runs a line,
-and the budget with the variable set is 15 % of a ~10 ms start. Hence the finder
-lives here (``wrapt.importer`` does the same job, but wrapt 2.x costs ~100 ms).
-It sits at the front of ``sys.meta_path`` and answers only for watched names: it
-asks the other finders for the real spec and wraps the loader so the callbacks run
-once the import is complete; a hook registered while its module is still importing
-(here or in another thread) waits for that moment (:class:`_CompletionWatch`). The
-original loader is put back before the module executes, so ``__loader__`` and
-``__spec__`` look as without us. A callback that raises propagates into the user's
-import, so every callback the package registers is guarded (logged once; raised
-only in strict mode).
+Start-up loads this module, ``config`` and ``hosts``, builtins only: each module costs every
+Python process ~300,000 instructions before it runs a line, and the budget with the variable
+set is 15 % of a ~10 ms start. Hence the finder (:class:`PostImportFinder`) lives here
+(``wrapt.importer`` does the same job, but wrapt 2.x costs ~100 ms). A callback that raises
+propagates into the user's import, so every callback the package registers is guarded.
 """
 
 import _thread
@@ -40,8 +31,7 @@ __all__ = [
 ]
 
 ENDPOINT = "DASHSCOPE_PRIVATE_ENDPOINT"
-#: The activation layer (``activate_from_environment``, ``install_for_module``,
-#: ``reconfigure_from_environment``, ``current``), imported by name on the first watched import.
+#: The activation layer, imported by name on the first watched import (``activate_from_environment`` ...).
 ACTIVATION = "dashscope_private._runtime"
 
 #: True while start-up activation waits for the first watched import.
@@ -118,7 +108,8 @@ def _watch_spec(spec: object) -> bool:
 
 
 class PostImportFinder:
-    """A meta path finder that only watches; it never loads anything itself.
+    """A meta path finder that only watches: it asks the other finders for the spec and wraps its
+    loader (put back before the module runs, so ``__loader__``/``__spec__`` are unchanged).
 
     A hook runs exactly once per import of its module, after the module has
     finished executing: for a module imported later, when that import
@@ -126,13 +117,16 @@ class PostImportFinder:
     import is under way (in this thread, further up the stack, or in another
     thread) when that import completes. The last case is what a hook
     registered from inside another hook meets: ``urllib.request`` imports
-    ``http.client``, whose hook registers one for ``urllib.request``.
+    ``http.client``, whose hook registers one for ``urllib.request``. A spec
+    reports the end of its import (:class:`_CompletionWatch`); one that cannot is polled.
     """
 
     def __init__(self) -> None:
         self._hooks: Dict[str, List[Callback]] = {}
         #: hooks waiting for an import under way to complete, by module name
         self._waiting: Dict[str, List[Callback]] = {}
+        #: the names among them whose spec could not be watched: polled by find_spec
+        self._unwatched: set = set()
         self._resolving: set = set()
         self._lock = _thread.RLock()
         _finders.append(self)
@@ -151,7 +145,7 @@ class PostImportFinder:
                 return  # not imported (or a stand-in without a spec): the import itself fires the hook
             if is_initializing(module):
                 self._waiting.setdefault(name, []).append(callback)
-                if not _watch_spec(spec) or is_initializing(module):
+                if not self._watch(name, spec) or is_initializing(module):
                     return  # complete() runs it when the import ends (or find_spec's poll, unwatched)
                 callbacks = self._waiting.pop(name, [])  # it ended meanwhile
             else:
@@ -176,6 +170,7 @@ class PostImportFinder:
         with self._lock:
             self._hooks.clear()
             self._waiting.clear()
+            self._unwatched.clear()
             if leave:
                 try:
                     sys.meta_path.remove(self)
@@ -191,7 +186,7 @@ class PostImportFinder:
             if is_initializing(module):
                 waiting = self._waiting.setdefault(name, [])
                 waiting.extend(c for c in callbacks if c not in waiting)  # once, if register() queued it too
-                if not _watch_spec(module.__spec__) or is_initializing(module):
+                if not self._watch(name, module.__spec__) or is_initializing(module):
                     return
                 callbacks = self._waiting.pop(name, [])
         for callback in callbacks:
@@ -201,23 +196,32 @@ class PostImportFinder:
         """The import of ``name`` has completed: run the hooks that waited for it (once each)."""
         with self._lock:
             callbacks = self._waiting.pop(name, [])
+            self._unwatched.discard(name)
         module = sys.modules.get(name)
         if module is None:  # the import failed: the next attempt goes through find_spec again
             return
         for callback in callbacks:
             callback(module)
 
+    def _watch(self, name: str, spec: object) -> bool:
+        watched = _watch_spec(spec)
+        if not watched:
+            self._unwatched.add(name)
+        return watched
+
     def _complete_finished(self) -> None:
-        """Fallback for specs that could not be watched: fire for imports that have since completed."""
+        """For specs that could not be watched only: fire for imports that have since completed. (It runs
+        in ``find_spec``, under the global import lock: a watched import's hooks run in its own thread,
+        never here, where a hook waiting for the activation lock deadlocks with a thread that imports.)"""
         with self._lock:
-            names = [n for n in self._waiting if n in sys.modules and not is_initializing(sys.modules[n])]
+            names = [n for n in self._unwatched if n in sys.modules and not is_initializing(sys.modules[n])]
         for name in names:
             self.complete(name)
 
     # --------------------------------------------------------------- finder protocol
 
     def find_spec(self, fullname: str, path=None, target=None):  # type: ignore[no-untyped-def]
-        if self._waiting:
+        if self._unwatched:
             self._complete_finished()
         if fullname not in self._hooks:
             return None
@@ -369,10 +373,8 @@ def _activate_on_first_import(module: object) -> None:
 def watch_environ() -> None:
     """Install the ``os.environ`` watcher (once per process), whichever start-up path runs first.
 
-    The watcher itself lives in ``_dashscope_private_start``, the top-level
-    module the ``.pth`` line imports while the variable is unset (so start-up
-    never imports this package for it); see its docstring. A source checkout
-    without that module on ``sys.path`` loads it from ``activation/``.
+    It lives in ``_dashscope_private_start``, which the ``.pth`` imports while the variable is
+    unset; a source checkout without that module on ``sys.path`` loads it from ``activation/``.
     """
     try:
         import _dashscope_private_start as start
