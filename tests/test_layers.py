@@ -137,20 +137,9 @@ def test_start_up_imports_only_builtins():
 # ------------------------------------------------------------------ the registry is read by everyone
 
 
-def _registry():  # type: ignore[no-untyped-def]
-    from dashscope_private import config, registry
-
-    class Both:  # the rows' data and their named view
-        INTEGRATIONS = registry.INTEGRATIONS
-        INTEGRATION_NAMES = config.INTEGRATION_NAMES
-        LEGS = config.LEGS
-        ci_requirements = staticmethod(config.ci_requirements)
-
-    return Both
-
-
 def test_every_row_has_its_integration_module_and_every_module_its_row():
-    registry = _registry()
+    from dashscope_private import registry
+
     files = {f[:-3] for f in os.listdir(os.path.join(PACKAGE, "integrations")) if f.endswith(".py") and not f.startswith("_")}
     implementations = {row.implementation.rpartition(".")[2] for row in registry.INTEGRATIONS}
     assert implementations == files
@@ -181,23 +170,26 @@ def test_peer_suites_are_the_registrys_peers():
         import suites
     finally:
         sys.path.pop(0)
-    peers = {row.name: row.peer for row in _registry().INTEGRATIONS if row.peer}
+    from dashscope_private.registry import INTEGRATIONS
+
+    peers = {row.name: row.peer for row in INTEGRATIONS if row.peer}
     assert set(suites.SUITES) == set(peers)
     assert {name: f"{s['dist']}=={s['version']}" for name, s in suites.SUITES.items()} == peers
 
 
 def test_ci_installs_the_registrys_pins():
     """.ci/run takes each leg's library requirements from the registry (ci_requirements)."""
+    from dashscope_private import config
+
     script = open(os.path.join(ROOT, ".ci", "run"), encoding="utf-8").read()
-    registry = _registry()
-    for leg in registry.LEGS:
-        assert registry.ci_requirements(leg)
+    for leg in config.LEGS:
+        assert config.ci_requirements(leg)
         if leg == "clusters":
             assert re.search(r"^\s*pins=\$\(registry_pins clusters\).*\n\s*\"\$UV\" pip install .*\$pins$", script, re.M)
         else:
             assert re.search(rf"^\s*pins=\$\(registry_pins {leg}\).*\n(.*\n){{0,2}}.*\bleg {leg} .*\$pins", script, re.M), leg
     with pytest.raises(ValueError):
-        registry.ci_requirements("nightly")
+        config.ci_requirements("nightly")
 
 
 def test_doctor_and_stacks_read_the_registry():
