@@ -26,7 +26,10 @@ def ray_cluster():
     engine("ray")
     # Session files out of the shared /tmp/ray; a short path, as AF_UNIX socket paths are limited to 107 bytes.
     temp = tempfile.mkdtemp(prefix="dsp-ray-")
-    env = cluster_env(RAY_TMPDIR=temp, RAY_USAGE_STATS_ENABLED="0")
+    # Ray 2.5x turns token authentication on for a head that finds ~/.ray/auth_token (any earlier local
+    # ray.init() writes one), and a client without RAY_AUTH_MODE=token then gets 401 from the dashboard:
+    # the mode is set explicitly, and HOME is the cluster's own, so the machine's files play no part.
+    env = cluster_env(RAY_TMPDIR=temp, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled", HOME=temp)
     processes = Processes(temp)
     # Ray's default ports (GCS 6379, dashboard 8265, agent 52365, client 10001): the namespace is ours alone,
     # and ports picked at random here could meet those Ray picks at random for its other components.
