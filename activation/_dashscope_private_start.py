@@ -27,6 +27,8 @@ VARIABLES = (
     "DASHSCOPE_PRIVATE_ALLOW",
     "DASHSCOPE_PRIVATE_AUDIT",
     "DASHSCOPE_PRIVATE_PROPAGATE",
+    "DASHSCOPE_PRIVATE_ROUTES",
+    "DASHSCOPE_PRIVATE_CONFIG",
 )
 #: Class attribute of ``os._Environ`` holding the original ``__setitem__`` once the
 #: watcher is installed; its presence means "installed", so there is only ever one.
@@ -36,8 +38,9 @@ _STDLIB_SETITEM_NAMES = ("encodekey", "encodevalue", "putenv", "_data")
 
 
 def boot():
-    """What start-up runs: activate if the endpoint is set; otherwise only watch for it."""
-    if not os.environ.get("DASHSCOPE_PRIVATE_ENDPOINT"):
+    """What start-up runs: activate if the endpoint, a route list or a settings file is set; otherwise only watch."""
+    environ = os.environ
+    if not (environ.get("DASHSCOPE_PRIVATE_ENDPOINT") or environ.get("DASHSCOPE_PRIVATE_ROUTES") or environ.get("DASHSCOPE_PRIVATE_CONFIG")):
         watch_environ()
         return
     try:

@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 ENDPOINT = "DASHSCOPE_PRIVATE_ENDPOINT"
+ACTIVATING = (ENDPOINT, "DASHSCOPE_PRIVATE_ROUTES", "DASHSCOPE_PRIVATE_CONFIG")  # config.ACTIVATING
 #: The activation layer, imported by name on the first watched import (``activate_from_environment`` ...).
 ACTIVATION = "dashscope_private._runtime"
 
@@ -271,14 +272,11 @@ def report_startup_error(error: Exception) -> None:
 
 
 def boot() -> None:
-    """Activate from the environment if the endpoint variable is set; idempotent.
-
-    Also installs the ``os.environ`` watcher, so that variables a program sets
-    later (``load_dotenv()``, ``%env``, ``os.environ[...] = ...``) take effect.
-    """
+    """Activate if an :data:`ACTIVATING` variable is set; idempotent. Also installs the ``os.environ``
+    watcher, so variables set later (``load_dotenv()``, ``%env``, ``os.environ[...]``) take effect."""
     global _booted
     watch_environ()
-    if _booted or not os.environ.get(ENDPOINT):
+    if _booted or not any(os.environ.get(name) for name in ACTIVATING):
         return
     with activation_lock:
         if _booted:

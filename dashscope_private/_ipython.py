@@ -88,7 +88,8 @@ def status() -> str:
         return f"dashscope-private: failing closed (requests to DashScope public hosts raise): {router.error}"
     config = router.config
     extras = [name for name, on in (("strict", config.strict),) if on]
-    return (
-        f"dashscope-private: active; requests for {', '.join(config.hosts.patterns())} go to {config.endpoint}"
-        + (f" ({', '.join(extras)})" if extras else "")
-    )
+    by_endpoint: dict = {}
+    for pattern, endpoint in config.routing_table():
+        by_endpoint.setdefault(endpoint, []).append(pattern)
+    routes = "; ".join(f"requests for {', '.join(patterns)} go to {endpoint}" for endpoint, patterns in by_endpoint.items())
+    return f"dashscope-private: active; {routes}" + (f" ({', '.join(extras)})" if extras else "")

@@ -16,7 +16,8 @@ import sys
 from . import _boot, _environ, _installer, _log, _state
 from ._boot import finder, report_startup_error, settings
 from ._state import current, endpoint_host, integration_failures, on_import, route_target, route_url
-from .config import ENDPOINT, HOSTS, VARIABLES, HostSet, PUBLIC_MODEL_STUDIO_HOSTS, load, parse_hosts
+from .config import ACTIVATING, ENDPOINT, HOSTS, ROUTES, VARIABLES, HostSet, PUBLIC_MODEL_STUDIO_HOSTS, load, parse_hosts
+from .hosts import parse_pattern
 from .errors import ConfigError
 from .routing import Router
 
@@ -98,8 +99,8 @@ def activate(endpoint: str | None = None, **overrides: Any) -> None:
         in_force = settings()
         config = load(in_force, values)
         if config is None:
-            if not (values.get(ENDPOINT) or in_force.get(ENDPOINT)):
-                raise ConfigError(ENDPOINT, "no endpoint is configured", "pass activate(endpoint=...) or set the variable")
+            if not any(values.get(name) or in_force.get(name) for name in ACTIVATING):
+                raise ConfigError(ENDPOINT, "no endpoint is configured", "pass activate(endpoint=...) or routes=..., or set the variable")
             _log.once("info", "killswitch", "DASHSCOPE_PRIVATE_DISABLE is set: not activating")
             return
         _export_environment(values, config)
@@ -180,11 +181,16 @@ def deactivate(forget: bool = True) -> None:
 
 
 def _fallback_hosts() -> HostSet:
-    """Hosts to fail closed on when the configuration is invalid: the user's list if it parses."""
-    try:
-        return parse_hosts(settings().get(HOSTS, ""), HOSTS)
-    except ConfigError:
-        return parse_hosts(",".join(PUBLIC_MODEL_STUDIO_HOSTS), HOSTS)
+    """Hosts to fail closed on when the configuration is invalid: Model Studio's public hosts, plus
+    the user's host list and routed patterns where they parse (a route's endpoint may be what is wrong)."""
+    values = settings()
+    patterns = list(PUBLIC_MODEL_STUDIO_HOSTS)
+    for item in values.get(HOSTS, "").split(",") + [entry.partition("=")[0] for entry in values.get(ROUTES, "").split(",")]:
+        try:
+            patterns.append(parse_pattern(item, HOSTS))
+        except ConfigError:
+            continue
+    return parse_hosts(",".join(patterns), HOSTS)
 
 
 def _apply(router: Router) -> None:

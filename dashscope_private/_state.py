@@ -52,9 +52,10 @@ def swap(router: Router | None) -> None:
 
 
 def endpoint_host() -> str | None:
-    """The endpoint's host while a valid configuration is in force."""
+    """The host of ``DASHSCOPE_PRIVATE_ENDPOINT`` while a valid configuration with one is in force."""
     router = _router
-    return router.config.endpoint.host if router is not None and router.config is not None else None
+    config = router.config if router is not None else None
+    return config.endpoint.host if config is not None and config.endpoint is not None else None
 
 
 # ------------------------------------------------------------------ request path

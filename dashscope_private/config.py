@@ -1,32 +1,28 @@
 """Read and validate the ``DASHSCOPE_PRIVATE_*`` environment, once.
 
-Pure and I/O-free: :func:`load` takes a mapping and returns a frozen
-:class:`Config` or raises :class:`ConfigError` naming the variable. This module
-runs at interpreter start-up when the plugin is enabled, so it imports nothing
-beyond builtins (no ``re``, ``urllib``, ``dataclasses``, ``typing`` or
-``logging``); each of those would add milliseconds to every Python process.
-The values it is made of (endpoints, host lists) are parsed in ``hosts``.
+Pure: :func:`load` takes a mapping and returns a frozen :class:`Config` or raises
+:class:`ConfigError` naming the variable (a settings file is read by ``config_file``,
+imported only when ``DASHSCOPE_PRIVATE_CONFIG`` is set). Loaded at start-up when the
+plugin is enabled, so it imports builtins only (``re``, ``typing``, ``logging`` would
+add milliseconds to every process). Values (endpoints, host lists) are parsed in ``hosts``.
 
-It also holds the registry: one declarative row per integration
-(:data:`INTEGRATION_ROWS`; ``registry`` gives them named fields), the single place
-an integration's facts live. Configuration
-(the names ``DASHSCOPE_PRIVATE_DISABLED_INTEGRATIONS`` accepts), start-up (which
-imports trigger activation), the installer (which module implements each),
-``doctor`` and its stacks table, the README tables, the CI matrix's pins
-(``.ci/run`` reads :func:`ci_requirements`) and the peer-suite runner all read it.
-It lives here, not in a module of its own, because start-up needs it and every
-module on the start-up path costs every Python process ~300,000 instructions.
+It also holds the registry: one declarative row per integration (:data:`INTEGRATION_ROWS`;
+``registry`` gives them named fields), the single place an integration's facts live.
+Configuration, start-up, the installer, ``doctor``, the README, the CI pins and the
+peer suites read it; it lives here as start-up needs it (a module costs ~300k instructions).
 """
 
 from . import hosts as _hosts
-from .hosts import BASE_PATHS, PUBLIC_MODEL_STUDIO_HOSTS, Endpoint, HostSet, _error, _Frozen, default_hosts_for, parse_hosts
+from .hosts import BASE_PATHS, PUBLIC_MODEL_STUDIO_HOSTS, Endpoint, HostSet, _error, _Frozen, default_hosts_for, merge_routes, parse_hosts, parse_routes  # noqa: F401
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Dict, Mapping, Tuple
+    from typing import Any, Callable, Dict, Mapping, Tuple
 
 __all__ = [
     "ENDPOINT",
+    "ROUTES",
+    "CONFIG",
     "HOSTS",
     "DISABLE",
     "DISABLED_INTEGRATIONS",
@@ -41,7 +37,6 @@ __all__ = [
     "INTEGRATION_NAMES",
     "TRIGGERS",
     "STDLIB",
-    "ci_requirements",
     "Config",
     "load",
     "is_enabled",
@@ -53,6 +48,7 @@ __all__ = [
     "parse_endpoint",
     "endpoint_base_path",
     "parse_hosts",
+    "parse_routes",
     "default_hosts_for",
 ]
 
@@ -66,17 +62,18 @@ OSS = "DASHSCOPE_PRIVATE_OSS"
 ALLOW = "DASHSCOPE_PRIVATE_ALLOW"
 AUDIT = "DASHSCOPE_PRIVATE_AUDIT"
 PROPAGATE = "DASHSCOPE_PRIVATE_PROPAGATE"
+ROUTES = "DASHSCOPE_PRIVATE_ROUTES"
+CONFIG = "DASHSCOPE_PRIVATE_CONFIG"
 
 #: Every variable the plugin reads, in documentation order.
-VARIABLES = (ENDPOINT, HOSTS, DISABLE, DISABLED_INTEGRATIONS, LOG, STRICT, OSS, ALLOW, AUDIT, PROPAGATE)
+VARIABLES = (ENDPOINT, HOSTS, DISABLE, DISABLED_INTEGRATIONS, LOG, STRICT, OSS, ALLOW, AUDIT, PROPAGATE, ROUTES, CONFIG)
+ACTIVATING = (ENDPOINT, ROUTES, CONFIG)  # any of these set turns the plugin on
 
 
 # --------------------------------------------------------------------------- integrations: one row each
 
 #: ``Integration.distribution`` of an integration that patches the standard library.
 STDLIB = "stdlib"
-#: The CI matrix's legs that install integrations' libraries (``.ci/run``): oldest SDKs first, then the clusters.
-LEGS = ("oldest", "middle", "newest", "clusters")
 
 
 #: One declarative row per integration, the single place its facts live:
@@ -90,7 +87,7 @@ LEGS = ("oldest", "middle", "newest", "clusters")
 #: ``distribution``  the distribution ``doctor`` looks up for its version, or :data:`STDLIB`
 #: ``covers``        ``(stack, what is redirected)`` pairs, the rows ``doctor`` and the README show;
 #:                   a stack is a distribution name, or a module name for the standard library
-#: ``checked``       CI leg -> the requirement ``.ci/run`` installs there (absent: not on that leg)
+#: ``checked``       CI leg -> what ``.ci/run`` installs there (``registry.ci_requirements``)
 #: ``peer``          ``dist==version`` of the library whose own test suite runs with the plugin
 #:                   (``tests/peers``), or ``None``
 INTEGRATION_ROWS = {
@@ -154,13 +151,6 @@ for _name, _row in INTEGRATION_ROWS.items():
 del _name, _row, _module
 
 
-def ci_requirements(leg: str) -> "Tuple[str, ...]":
-    """The requirements ``.ci/run`` installs for a leg's integrations (the leg adds its tools)."""
-    if leg not in LEGS:
-        raise ValueError(f"unknown leg {leg!r}; known: {', '.join(LEGS)}")
-    return tuple(row[3][leg] for row in INTEGRATION_ROWS.values() if leg in row[3])
-
-
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
 _LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -168,7 +158,12 @@ _OSS_MODES = ("", "internal", "public")
 
 
 class Config(_Frozen):
-    """The validated configuration. ``sources`` maps each variable to where its value came from."""
+    """The validated configuration. ``sources`` maps each variable to where its value came from.
+
+    ``endpoint`` (``None`` when only routes are set) serves ``hosts``; ``routes`` are the
+    ``DASHSCOPE_PRIVATE_ROUTES`` entries (and the file's), ``(pattern, Endpoint)`` pairs;
+    :meth:`routing_table` is what the router uses.
+    """
 
     __slots__ = (
         "endpoint",
@@ -181,8 +176,9 @@ class Config(_Frozen):
         "sources",
         "audit",
         "propagate",
+        "routes",
     )
-    endpoint: Endpoint
+    endpoint: "Endpoint | None"
     hosts: HostSet
     disabled_integrations: frozenset
     log_level: "str | None"
@@ -192,10 +188,11 @@ class Config(_Frozen):
     sources: tuple
     audit: "str | None"  # a file path, "stderr", or None
     propagate: bool
+    routes: tuple
 
     def __init__(
         self,
-        endpoint: "Endpoint",
+        endpoint: "Endpoint | None",
         hosts: "HostSet",
         disabled_integrations: frozenset = frozenset(),
         log_level: "str | None" = None,
@@ -205,6 +202,7 @@ class Config(_Frozen):
         sources: tuple = (),
         audit: "str | None" = None,
         propagate: bool = True,
+        routes: tuple = (),
     ) -> None:
         self._init(
             endpoint=endpoint,
@@ -217,7 +215,26 @@ class Config(_Frozen):
             sources=tuple(sources),
             audit=audit,
             propagate=propagate,
+            routes=tuple(routes),
         )
+
+    def routing_table(self) -> "Tuple[Tuple[str, Endpoint], ...]":
+        """Every routed host pattern with its endpoint: the routes, then the endpoint's hosts no route names.
+
+        The router picks per host: an exact host beats a wildcard, a longer ``*.suffix`` a shorter one.
+        """
+        named = {pattern for pattern, _ in self.routes}
+        table = list(self.routes)
+        if self.endpoint is not None and self.endpoint.host:
+            table.extend((pattern, self.endpoint) for pattern in self.hosts.patterns() if pattern not in named)
+        return tuple(table)
+
+    def endpoints(self) -> "Tuple[Endpoint, ...]":
+        """The distinct endpoints, in table order."""
+        seen: "Dict[Endpoint, None]" = {}
+        for _, endpoint in self.routing_table():
+            seen.setdefault(endpoint, None)
+        return tuple(seen)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -262,15 +279,37 @@ def _parse_choice(variable: str, value: str, choices: tuple) -> str:
 
 
 def is_enabled(environ: "Mapping[str, str]") -> bool:
-    """The cheap start-up test: is the endpoint variable set (to anything non-empty)?"""
-    return bool(environ.get(ENDPOINT))
+    """The cheap start-up test: is the endpoint, a route list or a settings file set (non-empty)?"""
+    return any(environ.get(name) for name in ACTIVATING)
 
 
-def load(environ: "Mapping[str, str]", overrides: "Mapping[str, Any] | None" = None) -> "Config | None":
-    """Build the configuration from ``environ`` plus ``activate()`` overrides.
+#: Keys of a ``DASHSCOPE_PRIVATE_CONFIG`` file: the variables' names without the prefix (as ``activate()`` takes them).
+FILE_KEYS = {name[len("DASHSCOPE_PRIVATE_") :].lower(): name for name in VARIABLES if name not in (ROUTES, CONFIG)}
 
-    Returns ``None`` when the plugin is off (endpoint unset or empty, or the
-    kill switch set). Raises :class:`ConfigError` on any invalid value.
+
+def load(environ: "Mapping[str, str]", overrides: "Mapping[str, Any] | None" = None, read_file: "Any" = None) -> "Config | None":
+    """:func:`_load`, with an error's context (a route, a file's key) moved from its variable into its problem."""
+    try:
+        return _load(environ, overrides, read_file)
+    except Exception as exc:
+        variable, context = getattr(exc, "variable", ""), ""
+        if " (" in variable:
+            variable, _, context = variable.partition(" (")
+            raise _error(variable, f"{context[:-1]}: {exc.problem}", exc.fix) from None  # type: ignore[attr-defined]
+        raise
+
+
+def _load(
+    environ: "Mapping[str, str]",
+    overrides: "Mapping[str, Any] | None" = None,
+    read_file: "Callable[[str, Mapping[str, str], str], Tuple[Dict[str, str], Dict[str, str], list]] | None" = None,
+) -> "Config | None":
+    """Build the configuration from ``environ`` plus ``activate()`` overrides, over a settings file.
+
+    ``None`` when the plugin is off (no endpoint, route or file set, or the kill switch).
+    Raises :class:`ConfigError` on any invalid value, naming the variable (or the file and
+    its key). ``read_file`` reads ``DASHSCOPE_PRIVATE_CONFIG`` (default ``config_file.read_settings``,
+    the one place that does I/O, imported only when the variable is set).
     """
     values = {}
     sources = {}
@@ -284,47 +323,69 @@ def load(environ: "Mapping[str, str]", overrides: "Mapping[str, Any] | None" = N
         values[name] = _override_text(value)
         sources[name] = "activate()"
 
-    if _parse_bool(DISABLE, values.get(DISABLE, "")):
+    labels: "Dict[str, str]" = {}  # variable -> how an error names it (a file's key)
+    file_routes: list = []
+    path = values.get(CONFIG, "").strip()
+    if path:
+        if read_file is None:
+            from .config_file import read_settings as read_file
+        file_values, file_labels, file_routes = read_file(path, FILE_KEYS, CONFIG)
+        for name, text in file_values.items():
+            if name not in values:  # the environment (and activate()) override the file
+                values[name], sources[name], labels[name] = text, f"file {path}", file_labels[name]
+
+    def label(name: str) -> str:
+        return labels.get(name, name)
+
+    if _parse_bool(label(DISABLE), values.get(DISABLE, "")):
         return None
+    routes = merge_routes(values.get(ROUTES, ""), ROUTES, file_routes)
+    if file_routes and not values.get(ROUTES, "").strip():
+        sources[ROUTES] = f"file {path}"
     endpoint_text = values.get(ENDPOINT, "")
-    if not endpoint_text:
+    if not endpoint_text and not routes:
+        if path:
+            raise _error(CONFIG, f"{path} names no endpoint and no route", "add endpoint = \"...\" or a [routes] table")
         return None
-    endpoint = parse_endpoint(endpoint_text)
-    if values.get(HOSTS, "").strip():
-        hosts = parse_hosts(values[HOSTS], HOSTS)
-    else:
-        host, region = default_hosts_for(endpoint)
-        hosts = HostSet(frozenset([host]))
-        sources[HOSTS] = f"default (inferred from region {region})" if region else "default (no region recognised in the endpoint)"
-    allow = parse_hosts(values[ALLOW], ALLOW) if values.get(ALLOW, "").strip() else HostSet()
+    endpoint = parse_endpoint(endpoint_text, label(ENDPOINT)) if endpoint_text else None
+    hosts = HostSet()
+    if endpoint is not None:
+        if values.get(HOSTS, "").strip():
+            hosts = parse_hosts(values[HOSTS], label(HOSTS))
+        else:
+            host, region = default_hosts_for(endpoint)
+            hosts = HostSet(frozenset([host]))
+            sources[HOSTS] = f"default (inferred from region {region})" if region else "default (no region recognised in the endpoint)"
+    allow = parse_hosts(values[ALLOW], label(ALLOW)) if values.get(ALLOW, "").strip() else HostSet()
     log_text = values.get(LOG, "").strip()
     propagate_text = values.get(PROPAGATE, "").strip()
     return Config(
         endpoint=endpoint,
         hosts=hosts,
-        disabled_integrations=_parse_integrations(DISABLED_INTEGRATIONS, values.get(DISABLED_INTEGRATIONS, "")),
-        log_level=_parse_choice(LOG, log_text, _LOG_LEVELS) if log_text else None,
-        strict=_parse_bool(STRICT, values.get(STRICT, "")),
-        oss=_parse_choice(OSS, values.get(OSS, ""), _OSS_MODES),
+        disabled_integrations=_parse_integrations(label(DISABLED_INTEGRATIONS), values.get(DISABLED_INTEGRATIONS, "")),
+        log_level=_parse_choice(label(LOG), log_text, _LOG_LEVELS) if log_text else None,
+        strict=_parse_bool(label(STRICT), values.get(STRICT, "")),
+        oss=_parse_choice(label(OSS), values.get(OSS, ""), _OSS_MODES),
         allow=allow,
         sources=tuple(sorted(sources.items())),
-        audit=_parse_audit(values.get(AUDIT, "")),
-        propagate=_parse_bool(PROPAGATE, propagate_text) if propagate_text else True,
+        audit=_parse_audit(values.get(AUDIT, ""), label(AUDIT)),
+        propagate=_parse_bool(label(PROPAGATE), propagate_text) if propagate_text else True,
+        routes=routes,
     )
 
 
-def _parse_audit(text: str) -> "str | None":
+def _parse_audit(text: str, variable: str = AUDIT) -> "str | None":
     """``DASHSCOPE_PRIVATE_AUDIT``: a file to append JSON lines to, or ``stderr``; empty is off."""
     if not text.strip():
         return None
     if text.strip().lower() == "stderr":
         return "stderr"
     if "\x00" in text:
-        raise _error(AUDIT, "the path contains a NUL character", "give a file path, or stderr")
+        raise _error(variable, "the path contains a NUL character", "give a file path, or stderr")
     if text != text.strip():
-        raise _error(AUDIT, f"the path {text!r} starts or ends with whitespace", "give a file path, or stderr")
+        raise _error(variable, f"the path {text!r} starts or ends with whitespace", "give a file path, or stderr")
     if text.endswith(("/", "\\")):
-        raise _error(AUDIT, f"{text!r} names a folder", "give a file path such as /var/log/dashscope-private.jsonl, or stderr")
+        raise _error(variable, f"{text!r} names a folder", "give a file path such as /var/log/dashscope-private.jsonl, or stderr")
     return text
 
 
@@ -332,6 +393,8 @@ def _override_text(value: "Any") -> str:
     """Turn an ``activate(**overrides)`` value into the text the variable would hold."""
     if isinstance(value, bool):
         return "1" if value else "0"
+    if isinstance(value, dict):  # routes={"dashscope.aliyuncs.com": "http://ep-..."}
+        return ",".join(f"{k}={v}" for k, v in value.items())
     if isinstance(value, (list, tuple, set, frozenset)):
         return ",".join(str(v) for v in value)
     return str(value)

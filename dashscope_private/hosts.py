@@ -18,7 +18,10 @@ __all__ = [
     "format_netloc",
     "parse_endpoint",
     "endpoint_base_path",
+    "parse_pattern",
     "parse_hosts",
+    "parse_routes",
+    "merge_routes",
     "default_hosts_for",
 ]
 
@@ -290,28 +293,75 @@ def endpoint_base_path(value: str, variable: str) -> "str | None":
     return _split_base_url(variable, value.strip())[2]
 
 
+def parse_pattern(item: str, variable: str) -> str:
+    """One host pattern, normalized: an exact host (``dashscope.aliyuncs.com``) or ``*.suffix``."""
+    item = item.strip()
+    if "://" in item or any(c in item for c in "/?#@:=") or any(c.isspace() for c in item):
+        raise _error(variable, f"{item!r} is not a host name", "list bare host names such as dashscope.aliyuncs.com, comma-separated")
+    if item.startswith("*."):
+        suffix = _normalize_dns_name(variable, item[2:], "wildcard suffix")
+        if "." not in suffix:
+            raise _error(variable, f"the wildcard {item!r} is too broad", "name at least a registered domain, e.g. *.maas.aliyuncs.com")
+        return "*." + suffix
+    if "*" in item:
+        raise _error(variable, f"{item!r}: '*' is only allowed as a leading '*.'")
+    return _normalize_dns_name(variable, item, "host")
+
+
 def parse_hosts(value: str, variable: str) -> "HostSet":
     """Parse a comma-separated list of exact host names and ``*.suffix`` wildcards."""
     exact = set()
-    suffixes = []
+    suffixes = set()
     for item in value.split(","):
-        item = item.strip()
-        if not item:
+        if not item.strip():
             continue
-        if "://" in item or any(c in item for c in "/?#@:") or any(c.isspace() for c in item):
-            raise _error(variable, f"{item!r} is not a host name", "list bare host names such as dashscope.aliyuncs.com, comma-separated")
-        if item.startswith("*."):
-            suffix = _normalize_dns_name(variable, item[2:], "wildcard suffix")
-            if "." not in suffix:
-                raise _error(variable, f"the wildcard {item!r} is too broad", "name at least a registered domain, e.g. *.maas.aliyuncs.com")
-            suffixes.append("." + suffix)
-        elif "*" in item:
-            raise _error(variable, f"{item!r}: '*' is only allowed as a leading '*.'")
+        pattern = parse_pattern(item, variable)
+        if pattern.startswith("*."):
+            suffixes.add(pattern[1:])
         else:
-            exact.add(_normalize_dns_name(variable, item, "host"))
+            exact.add(pattern)
     if not exact and not suffixes:
         raise _error(variable, "the list names no host", "give at least one host, e.g. dashscope.aliyuncs.com")
-    return HostSet(frozenset(exact), tuple(sorted(set(suffixes))))
+    return HostSet(frozenset(exact), tuple(sorted(suffixes)))
+
+
+def parse_routes(value: str, variable: str) -> "tuple[tuple[str, Endpoint], ...]":
+    """``DASHSCOPE_PRIVATE_ROUTES``: comma-separated ``public-host-pattern=endpoint`` entries.
+
+    A pattern is what :func:`parse_pattern` accepts; an endpoint anything
+    :func:`parse_endpoint` does (the guide's base URLs included). Returns
+    ``(pattern, endpoint)`` pairs in the order given; a pattern named twice is an error,
+    as is an entry without ``=``. An empty value names no route.
+    """
+    routes = []
+    seen = set()
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        pattern_text, equals, endpoint_text = item.partition("=")
+        if not equals:
+            raise _error(variable, f"{item.strip()!r} has no '='", "write public-host-pattern=endpoint, e.g. dashscope-intl.aliyuncs.com=http://ep-xxxx.dashscope.ap-southeast-1.privatelink.aliyuncs.com")
+        pattern = parse_pattern(pattern_text, variable)
+        if pattern in seen:
+            raise _error(variable, f"{pattern!r} is routed twice", "give each public host pattern one endpoint")
+        seen.add(pattern)
+        routes.append((pattern, parse_endpoint(endpoint_text, f"{variable} (route {pattern!r})")))
+    return tuple(routes)
+
+
+def merge_routes(text: str, variable: str, more: "list | tuple" = ()) -> "tuple[tuple[str, Endpoint], ...]":
+    """The routes of ``text`` (see :func:`parse_routes`), then ``more``'s ``(pattern, endpoint, label)``
+    entries (a settings file's, each named by its label in errors) for patterns ``text`` does not name."""
+    routes = list(parse_routes(text, variable))
+    if text.strip() and not routes:
+        raise _error(variable, "the list names no route", "write public-host-pattern=endpoint entries, comma-separated")
+    named = {pattern for pattern, _ in routes}
+    for pattern_text, endpoint_text, label in more:
+        pattern = parse_pattern(pattern_text, label)
+        if pattern not in named:
+            named.add(pattern)
+            routes.append((pattern, parse_endpoint(endpoint_text, label)))
+    return tuple(routes)
 
 
 def default_hosts_for(endpoint: "Endpoint") -> tuple:

@@ -12,7 +12,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Dict, Optional, Tuple
 
-__all__ = ["STDLIB", "Integration", "INTEGRATIONS", "INTEGRATIONS_BY_NAME"]
+__all__ = ["STDLIB", "Integration", "INTEGRATIONS", "INTEGRATIONS_BY_NAME", "LEGS", "ci_requirements"]
+
+#: The CI matrix's legs that install integrations' libraries (``.ci/run``): oldest SDKs first, then the clusters.
+LEGS = ("oldest", "middle", "newest", "clusters")
 
 
 class Integration:
@@ -49,3 +52,10 @@ class Integration:
 
 INTEGRATIONS = tuple(Integration(name, *row) for name, row in INTEGRATION_ROWS.items())
 INTEGRATIONS_BY_NAME = {integration.name: integration for integration in INTEGRATIONS}
+
+
+def ci_requirements(leg: str) -> Tuple[str, ...]:
+    """The requirements ``.ci/run`` installs for a leg's integrations (the leg adds its tools)."""
+    if leg not in LEGS:
+        raise ValueError(f"unknown leg {leg!r}; known: {', '.join(LEGS)}")
+    return tuple(row[3][leg] for row in INTEGRATION_ROWS.values() if leg in row[3])

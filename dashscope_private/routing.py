@@ -6,16 +6,18 @@ never by substring, so ``dashscope.aliyuncs.com.evil.example`` and
 ``xdashscope.aliyuncs.com`` are left alone. Only scheme, host and port change;
 userinfo, path, query and fragment are kept byte for byte.
 
-This module is also the package's one URL vocabulary: :class:`SplitURL`,
-:func:`format_netloc`, :data:`DEFAULT_PORTS` and :meth:`Router.is_endpoint`,
-which every integration uses through ``integrations._urls``.
+With ``url_parts`` (:class:`SplitURL`, :func:`split_url`, :data:`DEFAULT_PORTS`) and
+``hosts.format_netloc``, re-exported here, this module is the package's one URL
+vocabulary; :meth:`Router.is_endpoint` is the one endpoint predicate, which every
+integration uses through ``integrations._urls``.
 """
 
 from __future__ import annotations
 
 from .config import Config
-from .hosts import PUBLIC_MODEL_STUDIO_HOSTS, HostSet, format_netloc, parse_hosts
+from .hosts import PUBLIC_MODEL_STUDIO_HOSTS, Endpoint, HostSet, format_netloc, parse_hosts
 from .errors import ConfigError, DashscopePrivateError, PublicEgressBlocked
+from .url_parts import DEFAULT_PORTS, SplitURL, normalize_host, split_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,8 +44,6 @@ REDIRECT = 1
 WARN = 2
 OSS_INTERNAL = 3
 
-#: The schemes we route, and their default ports: the one scheme and default-port rule.
-DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 _SECURE = ("https", "wss")
 _WEBSOCKET = ("ws", "wss")
 _OSS_SUFFIX = ".aliyuncs.com"
@@ -52,78 +52,6 @@ _CACHE_LIMIT = 4096  # hosts; URL memos hold 512 (a signed OSS URL can be a kilo
 ANY_PORT = -1
 
 _PUBLIC_HOSTS = parse_hosts(",".join(PUBLIC_MODEL_STUDIO_HOSTS), "PUBLIC_MODEL_STUDIO_HOSTS")
-
-
-def normalize_host(host: str) -> str:
-    """Lower-case a host and drop one trailing dot; brackets are removed from IPv6 literals."""
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    if host.endswith("."):
-        host = host[:-1]
-    return host.lower()
-
-
-class SplitURL(tuple):
-    """``(scheme, userinfo, host, port_text, authority_end)``: a tuple (``parts[2]`` works) with names.
-
-    A tuple subclass, not a ``NamedTuple`` (no ``typing`` import) nor a ``__slots__`` class (slower to build).
-    """
-
-    __slots__ = ()
-
-    @property
-    def scheme(self) -> str:
-        return self[0]  # type: ignore[no-any-return]
-
-    @property
-    def host(self) -> str:
-        return self[2]  # type: ignore[no-any-return]
-
-    @property
-    def port(self) -> str | None:
-        return self[3]  # type: ignore[no-any-return]
-
-    def port_number(self) -> int | None:
-        """The port as an int, ``None`` when absent; ``-1`` when it is not a plain decimal number."""
-        text = self[3]
-        if not text:
-            return None
-        return int(text) if text.isascii() and text.isdigit() else -1
-
-
-def split_url(url: str) -> SplitURL | None:
-    """``url`` as a :class:`SplitURL`, or ``None`` unless it is an absolute http(s)/ws(s) URL with an
-    unambiguous authority: callers then leave it alone and the transport hooks, seeing the library's parse, decide."""
-    sep = url.find("://")
-    if sep <= 0:
-        return None
-    scheme = url[:sep].lower()
-    if scheme not in DEFAULT_PORTS:
-        return None
-    start = sep + 3
-    end = len(url)
-    for mark in "/?#":
-        i = url.find(mark, start)
-        if 0 <= i < end:
-            end = i
-    authority = url[start:end]
-    if "\\" in authority or (authority and authority.split() != [authority]):  # any whitespace, in C
-        return None
-    before_at, at, hostport = authority.rpartition("@")
-    userinfo = before_at if at else None
-    if hostport.startswith("["):
-        close = hostport.find("]")
-        if close < 0:
-            return None
-        host = hostport[1:close]
-        rest = hostport[close + 1 :]
-        if rest and not rest.startswith(":"):
-            return None
-        port = rest[1:] if rest else None
-    else:
-        host, colon, port_text = hostport.partition(":")
-        port = port_text if colon else None
-    return SplitURL((scheme, userinfo, normalize_host(host), port, end))
 
 
 class Router:
@@ -150,10 +78,19 @@ class Router:
         self._endpoint_urls: dict = {}  # URL naming the endpoint host -> (host matches, host and port match)
         self._host_headers: dict = {}  # Host header value -> names a redirected host
         self._url_objects: dict = {}  # immutable URL object (yarl) -> its rewrite; only redirected ones
-        self._redirect = config.hosts if config is not None else HostSet()
+        table = config.routing_table() if config is not None else ()
+        #: Routed host -> its endpoint; ``*.suffix`` routes longest suffix first (the more specific wins).
+        self._exact_routes = {pattern: endpoint for pattern, endpoint in table if not pattern.startswith("*.")}
+        self._suffix_routes = tuple(sorted(((p[1:], e) for p, e in table if p.startswith("*.")), key=lambda r: -len(r[0])))
+        self._redirect = HostSet(frozenset(self._exact_routes), tuple(suffix for suffix, _ in self._suffix_routes))
         self._allow = config.allow if config is not None else HostSet()
-        self._endpoint_host = config.endpoint.host if config is not None else ""
-        self._endpoint_port = config.endpoint.port if config is not None else None
+        #: Endpoint host -> the ports it serves (``None``: the scheme's default), for :meth:`is_endpoint`.
+        self._endpoint_ports: dict = {}
+        for _, endpoint in table:
+            if endpoint.host:
+                self._endpoint_ports[endpoint.host] = self._endpoint_ports.get(endpoint.host, frozenset()) | {endpoint.port}
+        self._endpoint_hosts = tuple(self._endpoint_ports)
+        self._longest_endpoint = max((len(h) for h in self._endpoint_hosts), default=0) + 3  # brackets, one dot
         self._tokens = self._prefilter_tokens()
 
     def _prefilter_tokens(self) -> tuple:
@@ -198,7 +135,7 @@ class Router:
 
     def _classify(self, host: str) -> int:
         """-1 means blocked; the exception is built by the caller so the cache stays plain ints."""
-        if not host or host == self._endpoint_host:
+        if not host or host in self._endpoint_ports:
             return PASS
         if self.config is None:
             # Invalid configuration: fail closed for every public Model Studio host.
@@ -234,9 +171,19 @@ class Router:
 
     # ------------------------------------------------------------------ targets
 
-    def target_scheme(self, scheme: str) -> str:
+    def route_for(self, host: str) -> Endpoint | None:
+        """The endpoint a normalized routed ``host`` goes to: its exact route, else the longest matching
+        ``*.suffix``; ``None`` when no route names it."""
+        endpoint = self._exact_routes.get(host)
+        if endpoint is None:
+            for suffix, candidate in self._suffix_routes:
+                if host.endswith(suffix):
+                    return candidate
+        return endpoint
+
+    @staticmethod
+    def target_scheme(scheme: str, endpoint: Endpoint) -> str:
         """The scheme policy: explicit endpoint scheme wins; ``*.privatelink`` means http; else keep."""
-        endpoint = self.config.endpoint  # type: ignore[union-attr]
         if endpoint.scheme is not None:
             secure = endpoint.scheme == "https"
         elif endpoint.is_privatelink_domain:
@@ -257,8 +204,9 @@ class Router:
         if action == PASS:
             return None
         if action == REDIRECT:
-            endpoint = self.config.endpoint  # type: ignore[union-attr]
-            return self.target_scheme(scheme), endpoint.host, endpoint.port
+            endpoint = self.route_for(host)
+            if endpoint is not None:
+                return self.target_scheme(scheme, endpoint), endpoint.host, endpoint.port
         if action == OSS_INTERNAL:
             bucket, region, rest = host.split(".", 2)
             return scheme, f"{bucket}.{region}-internal.{rest}", None
@@ -336,14 +284,13 @@ class Router:
     # ------------------------------------------------------------------ the endpoint
 
     def is_endpoint(self, host: object, port: object = ANY_PORT, default_port: object = None) -> bool:
-        """True when ``host`` (str or bytes, any case, one trailing dot, brackets) is the endpoint's.
+        """True when ``host`` (str or bytes, any case, one trailing dot, brackets) is an endpoint's.
 
         ``port=ANY_PORT`` (proxy decisions) checks the host alone; otherwise ``port`` (``None``:
-        ``default_port``) must be the endpoint's (its ``default_port`` when it names none).
-        Never raises: anything it does not understand is not the endpoint.
+        ``default_port``) must be one that endpoint host serves (its ``default_port`` when a route
+        names none). Never raises: anything it does not understand is not an endpoint.
         """
-        endpoint = self._endpoint_host
-        if not endpoint or not host:
+        if not host or not self._endpoint_hosts:
             return False
         if not isinstance(host, str):
             if not isinstance(host, (bytes, bytearray)):
@@ -352,18 +299,27 @@ class Router:
                 host = bytes(host).decode("ascii")
             except UnicodeDecodeError:
                 return False
-        if host != endpoint:  # the endpoint as libraries give it back (normalized) skips the rest
+        ports = self._endpoint_ports.get(host)  # an endpoint as libraries give it back (normalized): one lookup
+        if ports is None:
+            if len(host) > self._longest_endpoint:  # type: ignore[arg-type]
+                return False
             if host.startswith("["):  # type: ignore[union-attr]
                 if not host.endswith("]"):  # type: ignore[union-attr]
                     return False
                 host = host[1:-1]  # type: ignore[index]
-            if not (len(host) - len(endpoint) <= 1 and host.lower().rstrip(".") == endpoint):  # type: ignore[union-attr,arg-type]
+            host = host.lower()  # type: ignore[union-attr]
+            ports = self._endpoint_ports.get(host[:-1] if host.endswith(".") else host)
+            if ports is None:
                 return False
         if port == ANY_PORT:
             return True
-        wanted = self._endpoint_port
         port = port or default_port
-        return port is not None and port == (default_port if wanted is None else wanted)
+        if port is None:
+            return False
+        for wanted in ports:
+            if port == (default_port if wanted is None else wanted):
+                return True
+        return False
 
     def url_is_endpoint(self, url: str, any_port: bool = False) -> bool:
         """True when the string ``url`` is addressed to the endpoint (``any_port``: its host, on any port).
@@ -371,8 +327,10 @@ class Router:
         A substring test first, so other URLs cost one ``in``; an endpoint URL seen
         before is one dict lookup.
         """
-        endpoint = self._endpoint_host
-        if not endpoint or (endpoint not in url and endpoint not in url.lower()):
+        for endpoint in self._endpoint_hosts:
+            if endpoint in url or endpoint in url.lower():
+                break
+        else:
             return False
         seen = self._endpoint_urls.get(url)
         if seen is None:

@@ -179,17 +179,17 @@ def test_peer_suites_are_the_registrys_peers():
 
 def test_ci_installs_the_registrys_pins():
     """.ci/run takes each leg's library requirements from the registry (ci_requirements)."""
-    from dashscope_private import config
+    from dashscope_private import registry
 
     script = open(os.path.join(ROOT, ".ci", "run"), encoding="utf-8").read()
-    for leg in config.LEGS:
-        assert config.ci_requirements(leg)
+    for leg in registry.LEGS:
+        assert registry.ci_requirements(leg)
         if leg == "clusters":
             assert re.search(r"^\s*pins=\$\(registry_pins clusters\).*\n\s*\"\$UV\" pip install .*\$pins$", script, re.M)
         else:
             assert re.search(rf"^\s*pins=\$\(registry_pins {leg}\).*\n(.*\n){{0,2}}.*\bleg {leg} .*\$pins", script, re.M), leg
     with pytest.raises(ValueError):
-        config.ci_requirements("nightly")
+        registry.ci_requirements("nightly")
 
 
 def test_doctor_and_stacks_read_the_registry():

@@ -254,3 +254,13 @@ def test_the_watcher_knows_every_variable_the_package_reads():
     start = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(start)
     assert start.VARIABLES == VARIABLES
+
+
+def test_start_up_turns_on_for_each_activating_variable_alone():
+    """ENDPOINT, ROUTES and CONFIG each activate on their own: the start module, _boot and config agree."""
+    from dashscope_private import _boot, config
+
+    source = open(os.path.join(ROOT, "activation", "_dashscope_private_start.py"), encoding="utf-8").read()
+    boot_body = source[source.index("def boot():") : source.index("def watch_environ():")]
+    assert _boot.ACTIVATING == config.ACTIVATING == (config.ENDPOINT, config.ROUTES, config.CONFIG)
+    assert all(f'environ.get("{name}")' in boot_body for name in config.ACTIVATING)

@@ -77,15 +77,15 @@ def settings_environment(report: Dict[str, Any]) -> Dict[str, str]:
 
 
 def settings_warnings(config: Any, report: Dict[str, Any]) -> List[str]:
-    """Things that work but deserve a look: plain HTTP to the endpoint."""
+    """Things that work but deserve a look: plain HTTP to an endpoint."""
     warnings: List[str] = []
-    endpoint = config.endpoint
-    plain = endpoint.scheme == "http" or (endpoint.scheme is None and endpoint.is_privatelink_domain)
-    loopback = endpoint.host in ("localhost", "::1") or endpoint.host.startswith("127.")
-    if plain and not loopback:
-        warnings.append(
-            f"the endpoint {endpoint} speaks plain HTTP: API keys and prompts cross the VPC unencrypted. The default "
-            "ep-*.privatelink.aliyuncs.com domain serves HTTP only; for HTTPS enable the endpoint's custom service "
-            "domain (private DNS, e.g. vpc-cn-beijing.dashscope.aliyuncs.com) and set DASHSCOPE_PRIVATE_ENDPOINT to it"
-        )
+    for endpoint in config.endpoints():
+        plain = endpoint.scheme == "http" or (endpoint.scheme is None and endpoint.is_privatelink_domain)
+        loopback = endpoint.host in ("localhost", "::1") or endpoint.host.startswith("127.")
+        if plain and not loopback:
+            warnings.append(
+                f"the endpoint {endpoint} speaks plain HTTP: API keys and prompts cross the VPC unencrypted. The default "
+                "ep-*.privatelink.aliyuncs.com domain serves HTTP only; for HTTPS enable the endpoint's custom service "
+                "domain (private DNS, e.g. vpc-cn-beijing.dashscope.aliyuncs.com) and set DASHSCOPE_PRIVATE_ENDPOINT to it"
+            )
     return warnings
