@@ -345,7 +345,7 @@ def _load(
     endpoint_text = values.get(ENDPOINT, "")
     if not endpoint_text and not routes:
         if path:
-            raise _error(CONFIG, f"{path} names no endpoint and no route", "add endpoint = \"...\" or a [routes] table")
+            raise _error(CONFIG, f"{path!r} names no endpoint and no route", "add endpoint = \"...\" or a [routes] table")
         return None
     endpoint = parse_endpoint(endpoint_text, label(ENDPOINT)) if endpoint_text else None
     hosts = HostSet()
