@@ -7,16 +7,19 @@ values returned by :func:`in_force` to the engine's own job-level mechanism (Ray
 ``runtime_env`` ``env_vars``, ``spark.executorEnv.*``, a Dask worker plugin), which
 already runs the driver's code on the workers: nothing new is granted.
 
-Values, never file paths: a worker has no ``.env`` of the driver's. What the user
+Values, never file paths: a worker has no ``.env`` of the driver's, nor its
+``DASHSCOPE_PRIVATE_CONFIG`` file, whose settings travel as the variables they stand
+for (:func:`carried`). What the user
 set in the engine's own mechanism wins, variable by variable (:func:`missing_from`).
-Nothing here imports more than ``config``; the runtime is read only when asked.
+Nothing here imports more than ``config`` (and ``config_file`` for a settings file);
+the runtime is read only when asked.
 """
 
 from __future__ import annotations
 
 import os
 
-from .config import DISABLE, ENDPOINT, PROPAGATE, VARIABLES, _parse_bool
+from .config import ACTIVATING, CONFIG, DISABLE, ENDPOINT, FILE_KEYS, PROPAGATE, ROUTES, VARIABLES, _parse_bool
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,13 +42,35 @@ def _flag(settings: Mapping[str, str], variable: str, default: bool) -> bool:
 def carried(settings: Mapping[str, str]) -> Dict[str, str]:
     """The ``DASHSCOPE_PRIVATE_*`` values a driver with ``settings`` in force gives its workers.
 
-    Empty when no endpoint is set, the kill switch is on, or ``DASHSCOPE_PRIVATE_PROPAGATE``
-    is off. An invalid configuration is carried as it is: the driver fails closed, and
-    so do its workers, rather than letting them go public.
+    Empty when no endpoint, route or file is set, the kill switch is on, or
+    ``DASHSCOPE_PRIVATE_PROPAGATE`` is off. An invalid configuration is carried as it is:
+    the driver fails closed, and so do its workers, rather than letting them go public.
     """
-    if not settings.get(ENDPOINT, "").strip() or _flag(settings, DISABLE, False) or not _flag(settings, PROPAGATE, True):
+    if not any(settings.get(name, "").strip() for name in ACTIVATING):
         return {}
-    return {name: settings[name] for name in VARIABLES if settings.get(name, "").strip()}
+    values = {name: settings[name] for name in VARIABLES if settings.get(name, "").strip()}
+    if CONFIG in values:
+        values = _inline_file(values)
+    return {} if _flag(values, DISABLE, False) or not _flag(values, PROPAGATE, True) else values
+
+
+def _inline_file(values: Dict[str, str]) -> Dict[str, str]:
+    """``values`` with the settings file's contents in place of its path (variables still win, route by route)."""
+    from .config_file import read_settings
+    from .hosts import parse_pattern, parse_routes
+
+    try:
+        file_values, _labels, file_routes = read_settings(values[CONFIG].strip(), FILE_KEYS, CONFIG)
+        named = {pattern for pattern, _ in parse_routes(values.get(ROUTES, ""), ROUTES)}
+        routes = [values[ROUTES]] if values.get(ROUTES, "").strip() else []
+        routes += [f"{parse_pattern(p, CONFIG)}={e.strip()}" for p, e, _ in file_routes if parse_pattern(p, CONFIG) not in named]
+    except Exception:  # ConfigError: carried as it is, so the workers fail closed as the driver does
+        return values
+    inlined = {**file_values, **values}
+    del inlined[CONFIG]
+    if routes:
+        inlined[ROUTES] = ",".join(routes)
+    return inlined
 
 
 def missing_from(ours: Mapping[str, str], *theirs: Optional[Mapping[str, object]]) -> Dict[str, str]:

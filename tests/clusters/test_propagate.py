@@ -87,3 +87,19 @@ def test_the_engines_load_nothing_at_start_up(standin):
     assert done.returncode == 0, done.stderr
     loaded = eval(done.stdout)
     assert "dashscope_private._propagate" not in loaded and not [m for m in loaded if m.startswith("dashscope_private.integrations")]
+
+
+def test_routes_are_carried_and_a_settings_file_travels_as_its_variables(tmp_path):
+    """A worker has no copy of the driver's TOML file: its settings are carried as variables, the driver's own variables first."""
+    from dashscope_private.config import CONFIG, ROUTES, load
+
+    assert _propagate.carried({ROUTES: "dashscope-intl.aliyuncs.com=http://127.0.0.1:9"}) == {ROUTES: "dashscope-intl.aliyuncs.com=http://127.0.0.1:9"}
+    path = tmp_path / "dsp.toml"
+    path.write_text('strict = true\n[routes]\n"Dashscope.aliyuncs.com" = "http://127.0.0.1:8"\n"dashscope-intl.aliyuncs.com" = "http://127.0.0.1:7"\n')
+    settings = {CONFIG: str(path), ROUTES: "dashscope-intl.aliyuncs.com=http://127.0.0.1:9"}
+    carried = _propagate.carried(settings)
+    assert carried == {"DASHSCOPE_PRIVATE_STRICT": "1", ROUTES: "dashscope-intl.aliyuncs.com=http://127.0.0.1:9,dashscope.aliyuncs.com=http://127.0.0.1:8"}
+    assert load(carried).routing_table() == load(settings).routing_table()  # the worker decides as the driver does
+    path.write_text('propagate = false\n[routes]\n"dashscope.aliyuncs.com" = "http://127.0.0.1:8"\n')
+    assert _propagate.carried({CONFIG: str(path)}) == {}
+    assert _propagate.carried({CONFIG: str(tmp_path / "missing.toml")}) == {CONFIG: str(tmp_path / "missing.toml")}  # fails closed there too
