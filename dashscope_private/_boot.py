@@ -313,24 +313,25 @@ def forget_settings(keep: "Dict[str, str] | None" = None) -> None:
 
 
 def start_from_settings() -> None:
-    """Validate the environment's configuration and register the lazy hooks; never raises.
-
-    Libraries imported already are patched at once (``finder.register`` calls
-    the hook for them), which is what a variable set after start-up needs.
-    """
+    """Validate the configuration and register the lazy hooks (libraries imported already are patched at
+    once: a variable set after start-up); never raises. A settings file is read at activation, not here
+    (``tomllib`` costs ~5 ms): until then ``socket`` is watched too, as the file may ask for strict mode."""
     global pending
     try:
-        from .config import TRIGGERS, load
+        from .config import CONFIG, TRIGGERS, load
 
         watched = set(TRIGGERS)
         try:
-            config = load(settings())
-            if config is None:  # unset, empty, or DASHSCOPE_PRIVATE_DISABLE
+            values = settings()
+            config = None if values.get(CONFIG, "").strip() else load(values)
+            if config is None and values.get(CONFIG, "").strip():
+                watched.add("socket")
+            elif config is None:  # unset, empty, or DASHSCOPE_PRIVATE_DISABLE
                 if pending:
                     pending = False
                     finder.clear()
                 return
-            if config.strict:
+            elif config.strict:
                 watched.add("socket")  # strict mode's net goes under every stack, known or not
         except Exception as exc:
             from .errors import ConfigError  # only now: a valid configuration never loads it
