@@ -153,15 +153,25 @@ def start_standin(as_shipped: bool) -> StandIn:
     return standin
 
 
-class Sides:
-    """Switch between the unpatched and the patched process state."""
+def routes_for(endpoint: str) -> dict:
+    """``--routes``: the stand-in serves dashscope.aliyuncs.com as one of three routes (another exact host, a
+    wildcard); the other two name a loopback port nothing here sends to."""
+    return {"dashscope-intl.aliyuncs.com": "http://127.0.0.1:9", "*.cn-beijing.maas.aliyuncs.com": "http://127.0.0.1:9", "dashscope.aliyuncs.com": endpoint}
 
-    def __init__(self, endpoint: str) -> None:
+
+class Sides:
+    """Switch between the unpatched and the patched process state (``routes``: with ``DASHSCOPE_PRIVATE_ROUTES``)."""
+
+    def __init__(self, endpoint: str, routes: bool = False) -> None:
         self.endpoint = endpoint
+        self.routes = routes
 
     def set(self, patched: bool) -> None:
         if patched:
-            dashscope_private.activate(self.endpoint)
+            if self.routes:
+                dashscope_private.activate(routes=routes_for(self.endpoint))
+            else:
+                dashscope_private.activate(self.endpoint)
             assert _runtime.is_active()
         else:
             dashscope_private.deactivate()
@@ -451,11 +461,11 @@ def _mark(labels: list, label: object) -> None:
     os.getppid()
 
 
-def callgrind_child(out_dir: str, cases_filter: str, ops: int, reps: int) -> None:
+def callgrind_child(out_dir: str, cases_filter: str, ops: int, reps: int, routes: bool = False) -> None:
     """Runs under callgrind: each timed block of (e) between two marks, its label in ``labels.json``."""
     labels: list = []
     with start_standin(False) as standin:
-        sides = Sides(standin.url)
+        sides = Sides(standin.url, routes)
         cases, close = make_request_cases(standin)
         try:
             for name, run_block, _primary in cases:
@@ -485,7 +495,7 @@ def _callgrind_total(path: str) -> int:
     raise SystemExit(f"no totals in {path}")
 
 
-def measure_instructions(cases_filter: str, ops: int, reps: int, keep: str | None = None) -> list:
+def measure_instructions(cases_filter: str, ops: int, reps: int, keep: str | None = None, routes: bool = False) -> list:
     """Instructions per request (all threads, the stand-in's included: the same on both sides), counted
     by valgrind's callgrind in a child running this script: deterministic, so the ratio has no noise.
     ``keep``: a folder for callgrind's files (``callgrind_annotate`` them to see where the difference is)."""
@@ -499,7 +509,7 @@ def measure_instructions(cases_filter: str, ops: int, reps: int, keep: str | Non
         out = os.path.join(tmp, "cg.out")
         cmd = [valgrind, "--tool=callgrind", f"--dump-before={CALLGRIND_MARK}", f"--callgrind-out-file={out}",
                sys.executable, os.path.abspath(__file__), "--callgrind-child", tmp, "--cases", cases_filter,
-               "--instr-ops", str(ops), "--instr-reps", str(reps)]
+               "--instr-ops", str(ops), "--instr-reps", str(reps)] + (["--routes"] if routes else [])
         proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"the callgrind child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -656,13 +666,14 @@ def main() -> int:
     parser.add_argument("--instr-keep", metavar="DIR", help="i: keep callgrind's files (labels.json, cg.out.N) in DIR")
     parser.add_argument("--instr-from", metavar="JSON",
                         help="without i: show the instruction counts of an earlier --only i run of the same checkout (deterministic) beside this run's times")
+    parser.add_argument("--routes", action="store_true", help="activate with DASHSCOPE_PRIVATE_ROUTES (three routes, a wildcard among them) instead of one endpoint")
     parser.add_argument("--fail-on-goal", action="store_true", help="exit 2 when a goal fails (wall, CPU or instructions)")
     parser.add_argument("--standin-as-shipped", action="store_true",
                         help="keep Nagle's algorithm on the stand-in's sockets (keep-alive requests then take ~40 ms each)")
     parser.add_argument("--callgrind-child", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.callgrind_child:
-        callgrind_child(args.callgrind_child, args.cases, args.instr_ops, args.instr_reps)
+        callgrind_child(args.callgrind_child, args.cases, args.instr_ops, args.instr_reps, args.routes)
         return 0
     blocks = args.blocks or (8 if args.quick else 30)
     budget = args.budget or (2.0 if args.quick else 10.0)
@@ -671,7 +682,7 @@ def main() -> int:
     started = perf()
     results: dict = {"d": None, "d_shared": None, "e": [], "f": [], "i": []}
     with start_standin(args.standin_as_shipped) as standin:
-        sides = Sides(standin.url)
+        sides = Sides(standin.url, args.routes)
         if "d" in args.only:
             log(f"[runtime] (d) OpenAI client construction: {blocks} blocks per side")
             results["d"] = bench_construction(sides, standin, blocks, budget)
@@ -702,7 +713,7 @@ def main() -> int:
         raise SystemExit(f"the stand-in saw unexpected Host headers: {standin_hosts}")
     if "i" in args.only:
         log(f"[runtime] (e) in instructions, under callgrind: {args.instr_reps} blocks of {args.instr_ops} per side ({perf() - started:.0f}s)")
-        results["i"] = measure_instructions(args.cases, args.instr_ops, args.instr_reps, args.instr_keep)
+        results["i"] = measure_instructions(args.cases, args.instr_ops, args.instr_reps, args.instr_keep, args.routes)
     elif args.instr_from:
         with open(args.instr_from) as f:
             results["i"] = [dict(r, **{"from": args.instr_from}) for r in json.load(f)["instructions"]]
@@ -806,7 +817,7 @@ def main() -> int:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
         "versions": versions(),
         "settings": {"blocks": blocks, "budget_seconds": budget, "f_repeats": f_repeats, "f_calls": f_n, "quick": args.quick,
-                     "standin_tcp_nodelay": not args.standin_as_shipped},
+                     "standin_tcp_nodelay": not args.standin_as_shipped, "routes": routes_for("<stand-in>") if args.routes else None},
         "units": "seconds per operation unless the key says _ns/_us",
         "construction": results["d"],
         "construction_shared_http_client": results["d_shared"],
