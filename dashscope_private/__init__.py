@@ -12,7 +12,10 @@ The public Python API is deliberately small:
     Activate in this process (and, through exported variables, its children).
     ``endpoint=None`` reads ``DASHSCOPE_PRIVATE_ENDPOINT``. Keyword overrides
     name the other variables without their prefix: ``hosts``, ``strict``,
-    ``oss``, ``allow``, ``disabled_integrations``, ``log``, ``disable``.
+    ``oss``, ``allow``, ``disabled_integrations``, ``log``, ``disable``,
+    ``routes`` (``{"dashscope-intl.aliyuncs.com": "http://ep-..."}`` or the
+    variable's ``pattern=endpoint,...`` text: several endpoints, each host to
+    its own), ``config`` (a TOML settings file).
     Raises :class:`ConfigError` for an invalid value. Idempotent.
 ``deactivate()``
     Undo all patches and exported variables.
