@@ -252,3 +252,29 @@ def test_two_routes_never_misroute():
     check()
     print(f"routes fuzz: {counts}")
     assert counts["urls"] >= 2000 and all(counts["redirected"].values()) and counts["misrouted"] == 0, counts
+
+
+# ------------------------------------------------------------------ in a process: activate(routes=...)
+
+
+def test_activate_with_routes_sends_each_host_to_its_endpoint_and_exports_them(standin):
+    """Real requests and httpx against two loopback stand-ins; the routes are exported for child processes."""
+    requests = pytest.importorskip("requests")
+    httpx = pytest.importorskip("httpx")
+    import dashscope_private
+    from dashscope_private.standin import StandIn
+
+    with StandIn() as second:
+        try:
+            dashscope_private.activate(routes={"dashscope.aliyuncs.com": standin.url, "dashscope-intl.aliyuncs.com": second.url})
+            assert os.environ[ROUTES] == f"dashscope.aliyuncs.com={standin.url},dashscope-intl.aliyuncs.com={second.url}"
+            path = "/compatible-mode/v1/chat/completions"
+            body = {"model": "qwen-plus", "messages": [{"role": "user", "content": "hi"}]}
+            assert requests.post("https://dashscope.aliyuncs.com" + path, json=body, timeout=10).status_code == 200
+            assert httpx.post("https://dashscope-intl.aliyuncs.com" + path, json=body, timeout=10).status_code == 200
+            assert requests.post("https://DashScope-Intl.aliyuncs.com." + path, json=body, timeout=10).status_code == 200
+        finally:
+            dashscope_private.deactivate()
+        assert ROUTES not in os.environ
+        assert [(r.path, r.host) for r in standin.records] == [(path, standin.netloc)]
+        assert [(r.path, r.host) for r in second.records] == [(path, second.netloc)] * 2
