@@ -263,3 +263,26 @@ def hook_input_strategies():
     non_dashscope_urls = urls(hosts=st.sampled_from(ODD_HOSTS))
     header_values = st.one_of(st.text(max_size=20), st.binary(max_size=20), st.sampled_from(["dashscope.aliyuncs.com", b"dashscope.aliyuncs.com", "example.com:8080", b"\xff"]))
     return urls, odd_values, non_dashscope_urls, header_values
+
+
+def url_strategy(hosts):  # type: ignore[no-untyped-def]
+    """Hypothesis: absolute URLs around ``hosts`` (a strategy) for the routing fuzzes: every scheme we
+    route and one we do not, userinfo that names a public host, odd ports, any path, query or fragment."""
+    from hypothesis import strategies as st
+
+    tail = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+    return st.builds(
+        lambda scheme, userinfo, host, port, rest: f"{scheme}://{userinfo}{host}{port}{rest}",
+        st.sampled_from(["http", "https", "ws", "wss", "HTTPS", "ftp"]),
+        st.sampled_from(["", "u:p@", "dashscope.aliyuncs.com@", "a@b@"]),
+        hosts,
+        st.sampled_from(["", ":443", ":8080", ":"]),
+        st.one_of(st.just(""), tail.map(lambda t: "/" + t), tail.map(lambda t: "?" + t), tail.map(lambda t: "#" + t)),
+    )
+
+
+def dns_label():  # type: ignore[no-untyped-def]
+    """Hypothesis: one DNS label (letters, digits, inner hyphens)."""
+    from hypothesis import strategies as st
+
+    return st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12).filter(lambda s: s[0] != "-" and s[-1] != "-")

@@ -21,6 +21,7 @@ from hypothesis import strategies as st  # noqa: E402
 from dashscope_private.config import CONFIG, ENDPOINT, HOSTS, ROUTES, STRICT, load  # noqa: E402
 from dashscope_private.errors import ConfigError, PublicEgressBlocked  # noqa: E402
 from dashscope_private.routing import ANY_PORT, Router, split_url  # noqa: E402
+from support import dns_label, url_strategy  # noqa: E402
 
 BJ = "ep-bj.dashscope.cn-beijing.privatelink.aliyuncs.com"
 SG = "ep-sg.dashscope.ap-southeast-1.privatelink.aliyuncs.com"
@@ -207,7 +208,7 @@ def oracle(host: str) -> str | None:
 
 
 ROUTES_VALUE = ",".join(f"{p}={e}" for p, e in EXACT.items()) + "," + ",".join(f"*{s}={e}" for s, e in SUFFIXES)
-label = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=10).filter(lambda s: s[0] != "-" and s[-1] != "-")
+label = dns_label()
 host = st.one_of(
     st.sampled_from(list(EXACT) + [h.upper() + "." for h in EXACT] + ["maas.aliyuncs.com", "cn-beijing.maas.aliyuncs.com", "dashscope-us.aliyuncs.com", BJ, SG]),
     label.map(lambda w: f"{w}.cn-beijing.maas.aliyuncs.com"),
@@ -216,14 +217,9 @@ host = st.one_of(
     label.map(lambda w: f"{w}dashscope-intl.aliyuncs.com"),
     label.map(lambda w: f"dashscope.aliyuncs.com.{w}"),
 )
-url = st.builds(
-    lambda scheme, userinfo, host, port, tail: f"{scheme}://{userinfo}{host}{port}{tail}",
-    st.sampled_from(["http", "https", "ws", "wss", "HTTPS", "ftp"]),
-    st.sampled_from(["", "u:p@", "dashscope.aliyuncs.com@", "a@b@"]),
-    host,
-    st.sampled_from(["", ":443", ":8080", ":"]),
-    st.one_of(st.just(""), st.text(max_size=30).map(lambda t: "/" + t), st.text(max_size=30).map(lambda t: "?" + t)),
-)
+url = url_strategy(host)
+
+
 ROUTER = Router(load({ROUTES: ROUTES_VALUE}))
 
 

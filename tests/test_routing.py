@@ -19,6 +19,7 @@ import dashscope_private  # noqa: E402
 from dashscope_private.config import ENDPOINT, HOSTS, load, parse_endpoint, parse_hosts  # noqa: E402
 from dashscope_private.errors import ConfigError, PublicEgressBlocked  # noqa: E402
 from dashscope_private.routing import Router, split_url  # noqa: E402
+from support import dns_label, url_strategy  # noqa: E402
 
 EP = "ep-abc.dashscope.cn-beijing.privatelink.aliyuncs.com"
 
@@ -205,7 +206,7 @@ def test_invalid_configuration_with_custom_hosts_stops_a_program(trap):
 
 # ------------------------------------------------------------------ properties
 
-label = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12).filter(lambda s: not s.startswith("-") and not s.endswith("-"))
+label = dns_label()
 hostname = st.lists(label, min_size=1, max_size=5).map(".".join)
 tricky_host = st.one_of(
     hostname,
@@ -214,15 +215,7 @@ tricky_host = st.one_of(
     hostname.map(lambda h: "dashscope.aliyuncs.com." + h),
     hostname.map(lambda h: h + "dashscope.aliyuncs.com"),
 )
-url_tail = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
-any_url = st.builds(
-    lambda scheme, userinfo, host, port, tail: f"{scheme}://{userinfo}{host}{port}{tail}",
-    st.sampled_from(["http", "https", "ws", "wss", "HTTPS", "ftp"]),
-    st.sampled_from(["", "u:p@", "dashscope.aliyuncs.com@", "a@b@"]),
-    tricky_host,
-    st.sampled_from(["", ":443", ":8080", ":"]),
-    st.one_of(st.just(""), url_tail.map(lambda t: "/" + t), url_tail.map(lambda t: "?" + t), url_tail.map(lambda t: "#" + t)),
-)
+any_url = url_strategy(tricky_host)
 
 
 @settings(max_examples=2000, deadline=None)
