@@ -57,7 +57,8 @@ def carried(settings: Mapping[str, str]) -> Dict[str, str]:
 def _inline_file(values: Dict[str, str]) -> Dict[str, str]:
     """``values`` with the settings file's contents in place of its path (variables still win, route by route)."""
     from .config_file import read_settings
-    from .hosts import parse_pattern, parse_routes
+    from .hosts import parse_pattern
+    from .routes import parse_routes
 
     try:
         file_values, _labels, file_routes = read_settings(values[CONFIG].strip(), FILE_KEYS, CONFIG)

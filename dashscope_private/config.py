@@ -13,11 +13,11 @@ peer suites read it; it lives here as start-up needs it (a module costs ~300k in
 """
 
 from . import hosts as _hosts
-from .hosts import BASE_PATHS, PUBLIC_MODEL_STUDIO_HOSTS, Endpoint, HostSet, _error, _Frozen, default_hosts_for, merge_routes, parse_hosts, parse_routes  # noqa: F401
+from .hosts import BASE_PATHS, PUBLIC_MODEL_STUDIO_HOSTS, Endpoint, HostSet, _error, _Frozen, default_hosts_for, parse_hosts  # noqa: F401
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Callable, Dict, Mapping, Tuple
+    from typing import Any, Dict, Mapping, Tuple
 
 __all__ = [
     "ENDPOINT",
@@ -48,7 +48,6 @@ __all__ = [
     "parse_endpoint",
     "endpoint_base_path",
     "parse_hosts",
-    "parse_routes",
     "default_hosts_for",
 ]
 
@@ -284,13 +283,16 @@ def is_enabled(environ: "Mapping[str, str]") -> bool:
 
 
 #: Keys of a ``DASHSCOPE_PRIVATE_CONFIG`` file: the variables' names without the prefix (as ``activate()`` takes them).
-FILE_KEYS = {name[len("DASHSCOPE_PRIVATE_") :].lower(): name for name in VARIABLES if name not in (ROUTES, CONFIG)}
+FILE_KEYS = {
+    "endpoint": ENDPOINT, "hosts": HOSTS, "disable": DISABLE, "disabled_integrations": DISABLED_INTEGRATIONS, "log": LOG,
+    "strict": STRICT, "oss": OSS, "allow": ALLOW, "audit": AUDIT, "propagate": PROPAGATE,
+}
 
 
-def load(environ: "Mapping[str, str]", overrides: "Mapping[str, Any] | None" = None, read_file: "Any" = None) -> "Config | None":
+def load(environ: "Mapping[str, str]", overrides: "Mapping[str, Any] | None" = None) -> "Config | None":
     """:func:`_load`, with an error's context (a route, a file's key) moved from its variable into its problem."""
     try:
-        return _load(environ, overrides, read_file)
+        return _load(environ, overrides)
     except Exception as exc:
         variable, context = getattr(exc, "variable", ""), ""
         if " (" in variable:
@@ -299,17 +301,13 @@ def load(environ: "Mapping[str, str]", overrides: "Mapping[str, Any] | None" = N
         raise
 
 
-def _load(
-    environ: "Mapping[str, str]",
-    overrides: "Mapping[str, Any] | None" = None,
-    read_file: "Callable[[str, Mapping[str, str], str], Tuple[Dict[str, str], Dict[str, str], list]] | None" = None,
-) -> "Config | None":
+def _load(environ: "Mapping[str, str]", overrides: "Mapping[str, Any] | None" = None) -> "Config | None":
     """Build the configuration from ``environ`` plus ``activate()`` overrides, over a settings file.
 
     ``None`` when the plugin is off (no endpoint, route or file set, or the kill switch).
     Raises :class:`ConfigError` on any invalid value, naming the variable (or the file and
-    its key). ``read_file`` reads ``DASHSCOPE_PRIVATE_CONFIG`` (default ``config_file.read_settings``,
-    the one place that does I/O, imported only when the variable is set).
+    its key). ``config_file``, the one place that does I/O, is imported only when
+    ``DASHSCOPE_PRIVATE_CONFIG`` is set.
     """
     values = {}
     sources = {}
@@ -326,20 +324,21 @@ def _load(
     labels: "Dict[str, str]" = {}  # variable -> how an error names it (a file's key)
     file_routes: list = []
     path = values.get(CONFIG, "").strip()
-    if path:
-        if read_file is None:
-            from .config_file import read_settings as read_file
-        file_values, file_labels, file_routes = read_file(path, FILE_KEYS, CONFIG)
-        for name, text in file_values.items():
-            if name not in values:  # the environment (and activate()) override the file
-                values[name], sources[name], labels[name] = text, f"file {path}", file_labels[name]
+    if path:  # the environment (and activate()) override the file, key by key
+        from .config_file import read_into
+
+        labels, file_routes = read_into(values, sources, path, FILE_KEYS, CONFIG)
 
     def label(name: str) -> str:
         return labels.get(name, name)
 
     if _parse_bool(label(DISABLE), values.get(DISABLE, "")):
         return None
-    routes = merge_routes(values.get(ROUTES, ""), ROUTES, file_routes)
+    routes: tuple = ()
+    if ROUTES in values or file_routes:  # only then: start-up with the endpoint alone does not load ``routes``
+        from .routes import merge_routes
+
+        routes = merge_routes(values.get(ROUTES, ""), ROUTES, file_routes)
     if file_routes and not values.get(ROUTES, "").strip():
         sources[ROUTES] = f"file {path}"
     endpoint_text = values.get(ENDPOINT, "")

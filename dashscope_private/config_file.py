@@ -24,7 +24,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, Dict, List, Mapping, Tuple
 
-__all__ = ["read_settings", "ROUTES_TABLE"]
+__all__ = ["read_settings", "read_into", "ROUTES_TABLE"]
 
 #: The table of ``"public-host-pattern" = "endpoint"`` entries.
 ROUTES_TABLE = "routes"
@@ -61,6 +61,17 @@ def read_settings(path: str, keys: "Mapping[str, str]", variable: str) -> "Tuple
         values[keys[key]] = _text(label, key, value)
         labels[keys[key]] = label
     return values, labels, routes
+
+
+def read_into(values: "Dict[str, str]", sources: "Dict[str, str]", path: str, keys: "Mapping[str, str]", variable: str) -> "Tuple[Dict[str, str], List[Tuple[str, str, str]]]":
+    """Add the file's values to ``values`` where a variable does not set them already (``sources`` says
+    ``file <path>``); returns the labels of those it added and the file's routes (see :func:`read_settings`)."""
+    file_values, file_labels, routes = read_settings(path, keys, variable)
+    labels = {}
+    for name, text in file_values.items():
+        if name not in values:
+            values[name], sources[name], labels[name] = text, f"file {path}", file_labels[name]
+    return labels, routes
 
 
 def _parse(path: str, variable: str) -> "Dict[str, Any]":
