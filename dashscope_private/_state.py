@@ -104,7 +104,7 @@ def warn_public(host: str, kind: str) -> None:
         "warning",
         ("public", host),
         "a request to public host %s is leaving the VPC: it is not redirected; add it to "
-        "DASHSCOPE_PRIVATE_HOSTS to send it through the private endpoint (or DASHSCOPE_PRIVATE_ALLOW "
+        "DASHSCOPE_PRIVATE_HOSTS (or route it: DASHSCOPE_PRIVATE_ROUTES) to send it through a private endpoint (or DASHSCOPE_PRIVATE_ALLOW "
         "to silence this; DASHSCOPE_PRIVATE_STRICT=1 blocks such requests)",
         host,
     )

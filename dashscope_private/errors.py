@@ -54,7 +54,8 @@ class PublicEgressBlocked(DashscopePrivateError, RuntimeError):
         else:
             hint = (
                 "it is a public Model Studio host that is not redirected; add it to DASHSCOPE_PRIVATE_HOSTS "
-                "to send it through the private endpoint, or to DASHSCOPE_PRIVATE_ALLOW to permit it"
+                f"or route it (DASHSCOPE_PRIVATE_ROUTES={host}=<endpoint>) to send it through a private endpoint, "
+                "or add it to DASHSCOPE_PRIVATE_ALLOW to permit it"
             )
         return cls(host, "", hint)
 
