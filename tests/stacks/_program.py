@@ -35,7 +35,7 @@ def blocked_in(error):  # type: ignore[no-untyped-def]
     seen, queue = set(), [error]
     while queue:
         current = queue.pop(0)
-        if current is None or id(current) in seen:
+        if not isinstance(current, BaseException) or id(current) in seen:  # None, or a ``reason`` that is text (HTTPError's)
             continue
         seen.add(id(current))
         if any(cls.__name__ == "PublicEgressBlocked" for cls in type(current).__mro__):
