@@ -6,7 +6,10 @@ statement**, then the driver's requests: ``stacks._program.run_requests``),
 run by the ``user_venv`` interpreter (the session's wheel) with only
 environment variables set and the loopback guard on ``PYTHONPATH``
 (``zero_code.environment``, as in ``test_zero_code_matrix.py``). Each program
-gets two loopback stand-ins, A and B. Cells, for every driver in ``tests/stacks``:
+gets two loopback stand-ins: A, named ``http://127.0.0.1:PORT``, and B, named
+``http://localhost:PORT`` (two endpoint hosts, as two regions' PrivateLink
+domains are: neither the proxy bypass nor a Host header can pass by the two
+sharing a host). Cells, for every driver in ``tests/stacks``:
 
 - ``routes``: ``DASHSCOPE_PRIVATE_ROUTES=dashscope.aliyuncs.com=A,dashscope-intl.aliyuncs.com=B``;
   HTTP, and a WebSocket where the driver has ``ws``, to both public hosts;
@@ -46,11 +49,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Dict, List, Optional
+from urllib.parse import urlsplit
 
 import pytest
 
 import stacks
 from dashscope_private.standin import StandIn
+from support import elsewhere
 from trap import Trap
 from zero_code import DRIVERS, WORKERS, available, cost, environment, program, run_program
 
@@ -173,7 +178,7 @@ def _landing(module: ModuleType, path: str) -> str:
     return path
 
 
-def _judge(outcome: Outcome, standins: Dict[str, StandIn]) -> None:
+def _judge(outcome: Outcome, endpoints: Dict[str, str]) -> None:
     cell, report, problems = outcome.cell, outcome.report or {}, outcome.problems
     if report.get("escapes"):
         problems.append(f"the loopback guard refused {report['escapes']} (a request went public)")
@@ -190,15 +195,15 @@ def _judge(outcome: Outcome, standins: Dict[str, StandIn]) -> None:
                 problems.append(f"{what} did not complete: {fields.get('error') or fields.get('result')!r}")
         elif fields.get("blocked_host") != request.host:
             problems.append(f"{what}: no PublicEgressBlocked for {request.host}: {fields.get('error') or fields.get('result')!r}")
-    for label, standin in standins.items():
-        records = outcome.records[label]
+    for label, endpoint in endpoints.items():
+        records, netloc = outcome.records[label], urlsplit(endpoint).netloc
         wanted = sorted((RECORD_KIND[r.kind], stacks.landing_path(cell.module, r.kind)) for r in requests if r.to == label)
         got = sorted((record.kind, _landing(cell.module, record.path)) for record in records)
         if got != wanted:
             problems.append(f"stand-in {label} got {got}, not {wanted}")
-        hosts = sorted({record.host for record in records} - {standin.netloc})
+        hosts = sorted({record.host for record in records} - {netloc})
         if hosts:
-            problems.append(f"Host headers at stand-in {label}: {hosts}, not {standin.netloc}")
+            problems.append(f"Host headers at stand-in {label}: {hosts}, not {netloc}")
 
 
 def run_route_cell(cell: RouteCell, python: str, workdir: str) -> Outcome:
@@ -207,7 +212,8 @@ def run_route_cell(cell: RouteCell, python: str, workdir: str) -> Outcome:
     trap = Trap()
     try:
         with StandIn() as a, StandIn() as b:
-            outcome.settings = _settings(cell, a.url, b.url, workdir)
+            endpoints = {"A": a.url, "B": elsewhere(b)}
+            outcome.settings = _settings(cell, endpoints["A"], endpoints["B"], workdir)
             outcome.program = program(cell.form, "run_requests", [[cell.driver, r.kind, cell.url(r)] for r in cell.requests()])
             env = environment(outcome.settings, trap.url if cell.name == "proxy" else None)
             ran = run_program(python, workdir, cell.id, outcome.program, env)
@@ -217,7 +223,7 @@ def run_route_cell(cell: RouteCell, python: str, workdir: str) -> Outcome:
             if outcome.report is None:
                 outcome.problems.append("the program reported nothing (it crashed; see stderr)")
             else:
-                _judge(outcome, {"A": a, "B": b})
+                _judge(outcome, endpoints)
     finally:
         trap.close()
     return outcome
