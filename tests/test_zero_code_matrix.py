@@ -58,7 +58,6 @@ import subprocess
 import sys
 import sysconfig
 import time
-import warnings
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -69,17 +68,12 @@ import pytest
 import stacks
 from support import PROXY_VARIABLES
 from dashscope_private.standin import StandIn
-from stacks._program import MARKER
 from trap import Trap
+from zero_code import DRIVERS, GUARD, TESTS, WORKERS, available, cost, environment, program, run_program
 
 pytestmark = pytest.mark.slow
 
-TESTS = os.path.dirname(os.path.abspath(__file__))
-GUARD = os.path.join(TESTS, "stacks", "_guard")
 BLOCKED_HOST = "dashscope-intl.aliyuncs.com"
-DRIVERS = {driver.__name__.rpartition(".")[2]: driver for driver in stacks.drivers()}
-WORKERS = int(os.environ.get("ZERO_CODE_MATRIX_WORKERS") or 2 * (os.cpu_count() or 1))
-TIMEOUT = 180
 
 
 @dataclass(frozen=True)
@@ -145,15 +139,9 @@ def _foreign_cells(driver: str, kind: str, form: str, first_imports: List[str]) 
     return []
 
 
-def _cost(cell: Cell) -> int:
-    """Roughly how long a program takes (the SDKs' imports dominate): the longest start first."""
-    return {"dspy": 4, "dashscope": 3, "openai": 3}.get(cell.form.split()[1].partition(".")[0], 1)
-
-
 CELLS = _cells()
 #: (driver, kind) of each "imported by another stack first" test.
 FOREIGN = [(name, kind) for name, driver in DRIVERS.items() if not getattr(driver, "STRICT_ONLY", False) for kind in ("http", "ws") if hasattr(driver, kind)]
-LIBRARIES = sorted({driver.LIBRARY for driver in DRIVERS.values()})
 
 
 @dataclass
@@ -182,16 +170,6 @@ class Outcome:
         )
 
 
-def _available(driver: ModuleType) -> bool:
-    """Whether this run has the driver's library (the user venv has the same versions)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return importlib.util.find_spec(driver.LIBRARY) is not None
-        except ImportError:
-            return False
-
-
 def _program(cell: Cell, url: str, endpoint: str) -> str:
     if cell.during:
         return (
@@ -200,30 +178,15 @@ def _program(cell: Cell, url: str, endpoint: str) -> str:
             "from stacks._program import race_then_run\n"
             f"race_then_run({cell.form!r}, {endpoint!r}, {cell.driver!r}, {cell.kind!r}, {url!r})\n"
         )
-    return (
-        f"{cell.form}\n"  # first: nothing (no stdlib HTTP module, no helper of ours) is imported before it
-        "import sys\n"
-        f"first_imports = [name for name in {LIBRARIES!r} if name in sys.modules]\n"
-        f"sys.path.insert(0, {TESTS!r})\n"
-        "from stacks._program import run_cell\n"
-        f"run_cell({cell.driver!r}, {cell.kind!r}, {url!r}, first_imports)\n"
-    )
+    return program(cell.form, "run_cell", cell.driver, cell.kind, url)
 
 
 def _environment(cell: Cell, endpoint: str, trap_url: str) -> Dict[str, str]:
-    """This session's environment without our variables, proxies or PYTHONPATH; then the cell's."""
-    dropped = set(PROXY_VARIABLES) | {"NO_PROXY", "no_proxy", "PYTHONPATH"}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE_PRIVATE_") and k not in dropped}
-    env["PYTHONPATH"] = GUARD
-    env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # DSPy: its bundled price map, not one fetched from GitHub
-    if cell.route == "proxy":
-        env.update({name: trap_url for name in PROXY_VARIABLES})
-        env["NO_PROXY"] = env["no_proxy"] = "internal.example"
-    if not cell.during:
-        env["DASHSCOPE_PRIVATE_ENDPOINT"] = endpoint
+    """The cell's settings (none at start for ``during``) and proxies."""
+    settings = {} if cell.during else {"DASHSCOPE_PRIVATE_ENDPOINT": endpoint}
     if cell.mode == "strict":
-        env["DASHSCOPE_PRIVATE_STRICT"] = "1"
-    return env
+        settings["DASHSCOPE_PRIVATE_STRICT"] = "1"
+    return environment(settings, trap_url if cell.route == "proxy" else None)
 
 
 def _judge(outcome: Outcome, standin: StandIn) -> None:
@@ -252,10 +215,6 @@ def _judge(outcome: Outcome, standin: StandIn) -> None:
             problems.append("the stand-in got a request in a strict refusal")
 
 
-def _text(output) -> str:  # type: ignore[no-untyped-def]
-    return output.decode("utf-8", "replace") if isinstance(output, bytes) else output or ""
-
-
 def run_cell(cell: Cell, python: str, workdir: str) -> Outcome:
     """Run one cell's program with its own stand-in and trap; judge what each side saw."""
     outcome = Outcome(cell)
@@ -264,22 +223,11 @@ def run_cell(cell: Cell, python: str, workdir: str) -> Outcome:
         with StandIn() as standin:
             url = (stacks.public_url(cell.module, cell.kind) if cell.mode == "redirect" else stacks.UNREDIRECTED[cell.kind])
             outcome.program = _program(cell, url, standin.url)
-            path = os.path.join(workdir, cell.id + ".py")
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(outcome.program)
-            started = time.monotonic()
-            try:
-                done = subprocess.run([python, path], cwd=workdir, env=_environment(cell, standin.url, trap.url), capture_output=True, text=True, timeout=TIMEOUT)
-                stdout, outcome.stderr = done.stdout, done.stderr
-            except subprocess.TimeoutExpired as exc:  # its output so far (bytes, whatever text= said)
-                stdout, outcome.stderr = _text(exc.stdout), f"timed out after {TIMEOUT} s\n" + _text(exc.stderr)
-            outcome.seconds = time.monotonic() - started
-            time.sleep(0.05)  # a request the stand-in is still recording
+            ran = run_program(python, workdir, cell.id, outcome.program, _environment(cell, standin.url, trap.url))
+            outcome.report, outcome.stderr, outcome.seconds = ran.report, ran.stderr, ran.seconds
             outcome.records = list(standin.records)
             outcome.trapped = trap.take()
-            lines = [line for line in stdout.splitlines() if line.startswith(MARKER)]
-            if lines:
-                outcome.report = json.loads(lines[-1][len(MARKER):])
+            if outcome.report is not None:
                 _judge(outcome, standin)
             else:
                 outcome.problems.append("the program reported nothing (it crashed; see stderr)")
@@ -294,7 +242,7 @@ def run_matrix(cells: List[Cell], foreign_tests: list, python: str, workdir: str
     done: Dict[Cell, Outcome] = {}
     reported: set = set()
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        running = {pool.submit(run_cell, cell, python, workdir): cell for cell in sorted(cells, key=_cost, reverse=True)}
+        running = {pool.submit(run_cell, cell, python, workdir): cell for cell in sorted(cells, key=lambda cell: cost(cell.form), reverse=True)}
         while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -339,11 +287,11 @@ def outcomes(request, tmp_path_factory) -> Dict[Cell, Optional[Outcome]]:
         for form in FOREIGN_FORMS:
             if not any(cell.form == form and cell.case == "first" for cell in selected):
                 selected.append(next(cell for cell in CELLS if cell.form == form and cell.case == "first"))
-    available = {name: _available(driver) for name, driver in DRIVERS.items()}
+    installed = {name: available(driver) for name, driver in DRIVERS.items()}
     python = request.getfixturevalue("user_venv")
     started = time.monotonic()
-    runnable = [cell for cell in selected if available[cell.driver]]
-    done = run_matrix(runnable, [t for t in foreign_tests if available[t[0]]], python, str(tmp_path_factory.mktemp("zero-code-matrix")))
+    runnable = [cell for cell in selected if installed[cell.driver]]
+    done = run_matrix(runnable, [t for t in foreign_tests if installed[t[0]]], python, str(tmp_path_factory.mktemp("zero-code-matrix")))
     seconds = time.monotonic() - started
     results: Dict[Cell, Optional[Outcome]] = {**{cell: done.get(cell) for cell in selected}, **done}
     failed = sum(1 for outcome in done.values() if not outcome.ok)
