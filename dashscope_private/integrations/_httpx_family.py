@@ -187,7 +187,9 @@ class HttpxFamily:
 
         def make_transport_for_url(original):  # type: ignore[no-untyped-def]
             def _transport_for_url(self, url):  # type: ignore[no-untyped-def]
-                if is_endpoint(getattr(url, "host", None)):
+                # No mounts (no proxy variables, no proxy=/mounts=): the original returns
+                # the direct transport anyway, so the endpoint test is skipped.
+                if self._mounts and is_endpoint(getattr(url, "host", None)):
                     return self._transport  # the endpoint is inside the VPC: never a proxy mount
                 return original(self, url)
 
