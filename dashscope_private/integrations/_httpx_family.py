@@ -28,7 +28,7 @@ import threading
 from operator import itemgetter
 
 from .._patching import _ORIGINAL, Patcher, loaded_module
-from ._urls import DEFAULT_PORTS, is_endpoint, names_redirected_host, note_proxy_dropped, rewrite_httpx_url, rewrite_method_argument, rewrite_setting, route_url
+from ._urls import DEFAULT_PORTS, is_endpoint, names_redirected_host, note_proxy_dropped, rewrite_method_argument, rewrite_setting, route_httpx_url, route_url
 
 __all__ = ["HttpxFamily"]
 
@@ -163,7 +163,7 @@ class HttpxFamily:
                 if isinstance(url, str):
                     new = route_url(url)
                 elif isinstance(url, url_type):
-                    new = rewrite_httpx_url(url)
+                    new = route_httpx_url(url)
                 else:
                     new = url
                 original(self, method, new, *args, **kwargs)
