@@ -123,6 +123,22 @@ def _make_aclose(original):  # type: ignore[no-untyped-def]
     return aclose
 
 
+def _make_merge_url(original):  # type: ignore[no-untyped-def]
+    """``BaseClient._merge_url(self, url)``: a string URL is rewritten before the client parses it.
+
+    Its own two parameters, not ``*args, **kwargs``: it runs for every request, and packing
+    and unpacking empty ones (a tuple and a dict each time) is work for nothing. A
+    ``_merge_url`` with another signature gets the general hook.
+    """
+    if list(inspect.signature(original).parameters) != ["self", "url"]:
+        return rewrite_method_argument(original)
+
+    def _merge_url(self, url):  # type: ignore[no-untyped-def]
+        return original(self, route_url(url))
+
+    return _merge_url
+
+
 def _host_header(headers):  # type: ignore[no-untyped-def]
     """The ``Host`` header of a built request, or ``None``.
 
@@ -215,7 +231,7 @@ class HttpxFamily:
         if client_base is not None and "_merge_url" in vars(client_base):
             # A string URL is rewritten before the client parses it: rewriting the parsed
             # ``URL`` in ``Request.__init__`` would parse it a second time (~300 calls).
-            self._patcher.replace(client_base, "_merge_url", rewrite_method_argument)
+            self._patcher.replace(client_base, "_merge_url", _make_merge_url)
 
     def uninstall(self) -> list:
         return self._patcher.undo()
