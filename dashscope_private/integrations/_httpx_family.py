@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import inspect
 import threading
-from operator import itemgetter
 
 from .._patching import _ORIGINAL, Patcher, loaded_module
 from ._urls import DEFAULT_PORTS, is_endpoint, names_redirected_host, note_proxy_dropped, rewrite_method_argument, rewrite_setting, route_httpx_url, route_url
@@ -34,8 +33,6 @@ __all__ = ["HttpxFamily"]
 
 #: On a proxied ``HTTPTransport``: how to build it without the proxy (``(args, kwargs)``).
 _DIRECT_SPEC = "_dashscope_private_direct_spec"
-#: ``Headers._list`` holds ``(raw name, lower-cased name, value)``.
-_LOWER_NAME = itemgetter(1)
 #: On a proxied ``HTTPTransport``: its direct twin, once built.
 _DIRECT_TWIN = "_dashscope_private_direct_twin"
 _twin_lock = threading.Lock()
@@ -145,22 +142,19 @@ def _host_header(headers):  # type: ignore[no-untyped-def]
     Read from the ``(raw, lower-cased, value)`` list the ``Headers`` keep: ``Headers.get``
     first works out the encoding of every header of a new request (~15 calls, each request).
     Anything unexpected (several values, non-ASCII, another shape) takes ``get``, the
-    library's own answer. The names are unpacked into a display (``[*map()]``), not built by
-    ``list()``: a list made by calling the type is counted by the garbage collector when it is
-    made but not when it goes back to the free list, so every request moved the next
-    collection one object closer.
+    library's own answer. One pass over the handful of entries, building nothing: half the
+    time of listing the names with ``map`` and then counting and indexing them.
     """
     try:
-        entries = headers._list
-        names = [*map(_LOWER_NAME, entries)]  # in C: a request has a handful of headers, each request
-        count = names.count(b"host")
-        if count == 0:
-            return None
-        if count == 1:
-            return entries[names.index(b"host")][2].decode("ascii")
+        found = None
+        for _raw, lower, value in headers._list:
+            if lower == b"host":
+                if found is not None:
+                    return headers.get("host")  # several: the library's own answer
+                found = value
+        return None if found is None else found.decode("ascii")
     except Exception:
-        pass
-    return headers.get("host")
+        return headers.get("host")
 
 
 class HttpxFamily:
