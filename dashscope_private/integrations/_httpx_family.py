@@ -181,8 +181,13 @@ def _make_request_init(original, route):  # type: ignore[no-untyped-def]
     A signature we do not know gets the general hook.
     """
 
-    def __init__(self, method, url, *, params=None, headers=None, cookies=None, content=None, data=None, files=None, json=None, stream=None, extensions=None):  # type: ignore[no-untyped-def]
-        original(self, method, route(url), params=params, headers=headers, cookies=cookies, content=content, data=data, files=files, json=json, stream=stream, extensions=extensions)
+    def __init__(  # type: ignore[no-untyped-def]
+        self, method, url, *, params=None, headers=None, cookies=None, content=None, data=None, files=None, json=None, stream=None, extensions=None
+    ):
+        original(
+            self, method, route(url),
+            params=params, headers=headers, cookies=cookies, content=content, data=data, files=files, json=json, stream=stream, extensions=extensions,
+        )
         if headers is not None:
             _follow_host(self)
 
