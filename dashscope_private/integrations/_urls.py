@@ -20,6 +20,7 @@ __all__ = [
     "rewrite_first_argument",
     "rewrite_method_argument",
     "rewrite_httpx_url",
+    "route_httpx_url",
     "rewrite_yarl_url",
     "rewrite_setting",
     "names_redirected_host",
@@ -70,6 +71,17 @@ def rewrite_httpx_url(url, warn: bool = True):  # type: ignore[no-untyped-def]
     if not isinstance(scheme, str) or not isinstance(host, str) or not hasattr(url, "copy_with"):
         return url  # not an httpx-style URL: not ours to judge
     target = route_target(scheme, host, warn)
+    if target is None:
+        return url
+    scheme, host, port = target
+    return url.copy_with(scheme=scheme, host=host, port=port)
+
+
+def route_httpx_url(url):  # type: ignore[no-untyped-def]
+    """:func:`rewrite_httpx_url` for an object that is an ``httpx.URL``/``httpx2.URL``: its scheme
+    and host are strings, so the checks an unknown object needs are skipped (``Request.__init__``
+    runs this for every request)."""
+    target = route_target(url.scheme, url.host)
     if target is None:
         return url
     scheme, host, port = target

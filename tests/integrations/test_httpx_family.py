@@ -116,3 +116,43 @@ def test_httpx_request_is_unchanged_for_other_hosts(standin, library, url, host)
 
     same_outcome_inactive_and_active(standin, build)
     same_outcome_inactive_and_active(standin, lambda: str(http.Request("GET", http.URL(url) if "://" in url else url).url))
+
+
+# ------------------------------------------------------------------ the request hook's signature
+
+
+@pytest.mark.parametrize("library", ["httpx", "httpx2"])
+def test_httpx_request_hook_names_the_parameters_of_the_installed_library(private, library):
+    """``Request.__init__``'s hook repeats the original's named parameters (no ``**kwargs`` per request)
+    only for the signature it knows: the libraries installed here have it, and a call through the
+    hook reads like a call of the original, errors included."""
+    from dashscope_private._patching import _ORIGINAL
+    from dashscope_private.integrations._httpx_family import _has_request_parameters
+
+    http = pytest.importorskip(library)
+    hook = http.Request.__init__
+    assert _has_request_parameters(getattr(hook, _ORIGINAL))
+    assert "kwargs" not in hook.__code__.co_varnames
+    with pytest.raises(TypeError, match=r"Request\.__init__\(\) got an unexpected keyword argument 'bogus'"):
+        http.Request("GET", CHAT, bogus=1)
+    request = http.Request("POST", CHAT, params={"a": "1"}, headers={"Host": "dashscope.aliyuncs.com"}, json=BODY)
+    assert str(request.url) == f"{private.url}{CHAT_PATH}?a=1" and request.headers["Host"] == private.netloc
+
+
+def test_httpx_request_hook_leaves_an_unknown_signature_to_the_general_hook():
+    from dashscope_private.integrations._httpx_family import _has_request_parameters
+
+    def known(self, method, url, *, params=None, headers=None, cookies=None, content=None, data=None, files=None, json=None, stream=None, extensions=None):
+        pass
+
+    def extra(self, method, url, *, params=None, headers=None, cookies=None, content=None, data=None, files=None, json=None, stream=None, extensions=None, timeout=None):
+        pass
+
+    def positional(self, method, url, params=None, headers=None, cookies=None, content=None, data=None, files=None, json=None, stream=None, extensions=None):
+        pass
+
+    def other_default(self, method, url, *, params=None, headers=None, cookies=None, content=None, data=None, files=None, json=None, stream=None, extensions={}):
+        pass
+
+    assert _has_request_parameters(known)
+    assert not any(_has_request_parameters(f) for f in (extra, positional, other_default, len))
