@@ -28,7 +28,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Dict, List, Optional, Tuple
 
-__all__ = ["is_private_address", "resolve", "tcp_connect", "probe", "scheme_for", "FAMILIES", "REACHED", "REFUSED", "NOT_SERVED",
+__all__ = ["is_private_address", "resolve", "tcp_connect", "scheme_for", "FAMILIES", "REACHED", "REFUSED", "NOT_SERVED",
            "probe_family", "probe_families", "refused_families", "FAMILY_TIMEOUT", "FAMILIES_DEADLINE"]
 
 #: What a family probe found: the service answered as that family would; the path is not served there
@@ -167,24 +167,3 @@ def refused_families(error: str, ms: float = 0.0) -> Dict[str, dict]:
 
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
-
-
-def probe(scheme: str, host: str, port: int, timeout: float = 10.0) -> dict:
-    """One GET /compatible-mode/v1/models, directly (never through a proxy)."""
-    connection_type = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-    headers = {"User-Agent": f"dashscope-private-doctor/{__version__}"}
-    key = os.environ.get("DASHSCOPE_API_KEY")
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    start = time.perf_counter()
-    try:
-        connection = connection_type(host, port, timeout=timeout)
-        connection.request("GET", "/compatible-mode/v1/models", headers=headers)
-        response = connection.getresponse()
-        response.read()
-        connection.close()
-    except (OSError, http.client.HTTPException) as exc:
-        return {"ok": False, "error": str(exc)}
-    latency = (time.perf_counter() - start) * 1000
-    # Any HTTP answer proves the path; 401/403 only says the key is missing or wrong.
-    return {"ok": response.status < 500, "status": response.status, "latency_ms": round(latency, 1), "api_key_sent": bool(key)}
