@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 
 from .. import __version__
 from ..config import INTEGRATION_NAMES
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import argparse
     from typing import Any, Dict, List, Optional, Sequence
 
-__all__ = ["TYPICAL_URLS", "build_report", "exit_code", "doctor", "check_routes", "check_endpoint", "host_route"]
+__all__ = ["TYPICAL_URLS", "build_report", "exit_code", "doctor", "check_endpoints", "check_routes", "check_endpoint", "host_route"]
 
 TYPICAL_URLS = (
     "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions",
@@ -90,6 +91,9 @@ def build_report(probe: bool = False, hosts: Sequence[str] = ()) -> Dict[str, An
     for url in TYPICAL_URLS:
         report["urls"][url] = _routed(router, url)
 
+    found: Dict[Any, dict] = {}  # the network checks run while the child imports the libraries
+    network = threading.Thread(target=lambda: found.update(check_endpoints(config.endpoints(), probe)), name="doctor-network", daemon=True)
+    network.start()
     versions = _library_versions()
     to_check = [n for n, v in versions.items() if v is not None and n not in config.disabled_integrations]
     if config.routes or not environ.get(ENDPOINT):  # the child activates with the whole routing table
@@ -106,7 +110,8 @@ def build_report(probe: bool = False, hosts: Sequence[str] = ()) -> Dict[str, An
             problems.append(f"integration {name} does not install on {name} {info['version']}: {info.get('error')}")
 
     report["stacks"] = _stack_report(config)
-    check_routes(report, config, probe)
+    network.join()
+    check_routes(report, config, found)
     if hosts:
         report["host_routes"] = [host_route(text, config, router) for text in hosts]
     through = ", ".join(str(e) for e in config.endpoints()) or "nowhere (no route)"
@@ -121,20 +126,22 @@ def _routed(router: Router, url: str) -> str:
         return f"blocked: {exc}"
 
 
-def check_routes(report: Dict[str, Any], config: Any, probe: bool) -> None:
-    """``report["routes"]``: each route with its endpoint's DNS, TCP and (``probe``) API families.
-
-    Each distinct endpoint is checked once, all of them at the same time; routes sharing an
-    endpoint share its results. With one endpoint, its results are also the top-level ``dns``,
-    ``tcp`` and ``probe`` keys, as before routes.
-    """
-    endpoints = config.endpoints()
+def check_endpoints(endpoints: Sequence[Any], probe: bool) -> Dict[Any, dict]:
+    """:func:`check_endpoint` for each endpoint, all at the same time."""
     found: Dict[Any, dict] = {}
     threads = [threading.Thread(target=lambda e=e: found.__setitem__(e, check_endpoint(e, probe)), daemon=True) for e in endpoints]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return found
+
+
+def check_routes(report: Dict[str, Any], config: Any, found: Dict[Any, dict]) -> None:
+    """``report["routes"]``: each route with its endpoint's results (``found``, from :func:`check_endpoints`):
+    routes sharing an endpoint share them. Adds each endpoint's problems and warnings; with one endpoint,
+    its results are also the top-level ``dns``, ``tcp`` and ``probe`` keys, as before routes."""
+    endpoints = config.endpoints()
     report["routes"] = [{"pattern": pattern, "endpoint": str(target), **found[target]} for pattern, target in config.routing_table()]
     for endpoint in endpoints:
         patterns = [pattern for pattern, target in config.routing_table() if target == endpoint]
@@ -150,8 +157,16 @@ def check_routes(report: Dict[str, Any], config: Any, probe: bool) -> None:
 
 
 def check_endpoint(endpoint: Any, probe: bool) -> Dict[str, Any]:
-    """One endpoint's ``{"scheme", "dns", "tcp", "families"}`` (``tcp`` ``None`` without an address;
-    ``families`` empty without ``probe``, all refused when there is no address or no TCP connection)."""
+    """One endpoint's ``{"scheme", "dns", "tcp", "families", "ms"}`` (``tcp`` ``None`` without an address;
+    ``families`` empty without ``probe``, all refused when there is no address or no TCP connection;
+    ``ms`` the whole check's milliseconds)."""
+    start = time.perf_counter()
+    result = _check_endpoint(endpoint, probe)
+    result["ms"] = round((time.perf_counter() - start) * 1000, 1)
+    return result
+
+
+def _check_endpoint(endpoint: Any, probe: bool) -> Dict[str, Any]:
     scheme = probes.scheme_for(endpoint)
     port = endpoint.port or (443 if scheme == "https" else 80)
     addresses, dns_error = probes.resolve(endpoint.host, port)
@@ -184,16 +199,16 @@ def _endpoint_findings(report: Dict[str, Any], endpoint: Any, patterns: List[str
     if tcp is None or tcp["error"]:
         return  # every family is refused for the reason just given
     routes = ", ".join(patterns)
-    by_outcome: Dict[tuple, List[str]] = {}
-    for family, found in result["families"].items():
-        if found["result"] != probes.REACHED:
-            by_outcome.setdefault((found["result"], found["error"]), []).append(family)
-    refused = [f"{', '.join(names)} ({error})" for (outcome, error), names in by_outcome.items() if outcome == probes.REFUSED]
+    by_reason: Dict[str, Dict[str, List[str]]] = {probes.REFUSED: {}, probes.NOT_SERVED: {}}
+    for family, answer in result["families"].items():
+        if answer["result"] != probes.REACHED:
+            reason = "HTTP 404" if answer["status"] == 404 else answer["error"]
+            by_reason[answer["result"]].setdefault(reason, []).append(family)
+    refused, not_served = ("; ".join(f"{', '.join(names)} ({reason})" for reason, names in by_reason[kind].items()) for kind in (probes.REFUSED, probes.NOT_SERVED))
     if refused:
-        problems.append(f"probe {endpoint} (route {routes}): refused: " + "; ".join(refused))
-    for (outcome, error), names in by_outcome.items():
-        if outcome == probes.NOT_SERVED:
-            report["warnings"].append(f"probe {endpoint} (route {routes}): {', '.join(names)} not served ({error}): requests of that API family through this route will fail")
+        problems.append(f"probe {endpoint} (route {routes}): refused: {refused}")
+    if not_served:
+        report["warnings"].append(f"probe {endpoint} (route {routes}): not served: {not_served}: requests of those API families through this route fail")
 
 
 def _legacy_probe(chat: Dict[str, Any]) -> Dict[str, Any]:
