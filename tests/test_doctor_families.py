@@ -268,7 +268,8 @@ def test_host_without_a_route_stays_public_or_is_refused_in_strict_mode():
     blocked = _host(WORKSPACE, {**settings, STRICT: "1"})
     assert blocked["decision"] == "blocked" and WORKSPACE in blocked["detail"]
     assert _host("example.com", settings)["decision"] == "untouched"
-    assert _host("not a host", settings)["decision"] == "invalid"
+    assert _host("not a host", settings)["decision"] == "invalid" and _host("ftp://x.example", settings)["decision"] == "invalid"
+    assert _host("[::1]", settings)["decision"] == "untouched"
 
 
 def test_host_option_as_users_run_it():
@@ -282,3 +283,14 @@ def test_host_option_as_users_run_it():
     assert "  host ws-x.ap-southeast-1.maas.aliyuncs.com: no route: stays PUBLIC (warned); strict mode would refuse it" in lines
     (entry,) = json.loads(strict.stdout)["host_routes"]
     assert entry["decision"] == "blocked" and entry["route"] is None
+
+
+def test_host_when_inactive_or_misconfigured():
+    inactive = cli("doctor", "--json", "--host", WORKSPACE)
+    assert inactive.returncode == 1
+    (entry,) = json.loads(inactive.stdout)["host_routes"]
+    assert entry["decision"] == "inactive" and entry["host"] == WORKSPACE
+    broken = cli("doctor", "--host", WORKSPACE, env={ROUTES: "*.maas.aliyuncs.com"})
+    assert broken.returncode == 2
+    (line,) = [line for line in broken.stdout.splitlines() if line.startswith(f"  host {WORKSPACE}: ")]
+    assert line.startswith(f"  host {WORKSPACE}: REFUSED (DASHSCOPE_PRIVATE_ROUTES"), line

@@ -65,10 +65,14 @@ def build_report(probe: bool = False, hosts: Sequence[str] = ()) -> Dict[str, An
     except ConfigError as exc:
         report["config_error"] = str(exc)
         report["verdict"] = f"configuration error: {exc}"
+        if hosts:  # failing closed: public Model Studio hosts are refused
+            report["host_routes"] = [host_route(text, None, Router.failing(exc)) for text in hosts]
         return report
     if config is None:
         disabled = bool(environ.get(ENDPOINT))
         report["verdict"] = "inactive: " + ("DASHSCOPE_PRIVATE_DISABLE is set" if disabled else f"{ENDPOINT} is not set")
+        if hosts:
+            report["host_routes"] = [host_route(text, None, None) for text in hosts]
         return report
 
     endpoint = config.endpoint
@@ -218,18 +222,22 @@ def _legacy_probe(chat: Dict[str, Any]) -> Dict[str, Any]:
     return {"ok": chat["status"] < 500, "status": chat["status"], "latency_ms": chat["ms"], "api_key_sent": bool(os.environ.get("DASHSCOPE_API_KEY"))}
 
 
-def host_route(text: str, config: Any, router: Router) -> Dict[str, Any]:
+def host_route(text: str, config: Any, router: Optional[Router]) -> Dict[str, Any]:
     """Which route ``text`` (a host, or a URL) takes: ``{"host", "decision", "route", "endpoint", "url", "detail"}``.
 
     ``decision``: ``redirected`` (``route``, ``endpoint``, and where a chat URL goes), ``public`` (no route
     names it: it stays public, warned), ``blocked`` (strict mode, or an invalid setting), ``oss-internal``,
-    ``allowed`` (``DASHSCOPE_PRIVATE_ALLOW``), ``untouched`` (not a Model Studio host), ``invalid``.
+    ``allowed`` (``DASHSCOPE_PRIVATE_ALLOW``), ``untouched`` (not a Model Studio host), ``invalid``, and
+    ``inactive`` without a router (nothing set: nothing is redirected).
     """
     parts = split_url(text.strip()) if "://" in text else None
     host = normalize_host(parts[2] if parts is not None else text.strip().split("/", 1)[0])
     entry: Dict[str, Any] = {"host": host, "decision": "invalid", "route": None, "endpoint": None, "url": None, "detail": None}
-    if not host or "://" in host or any(c in host for c in " /?#@"):
+    if not host or ("://" in text and parts is None) or any(c in host for c in " /?#@") or (":" in host and not _is_ipv6(host)):
         entry["detail"] = f"{text!r} is not a host name"
+        return entry
+    if router is None:
+        entry.update(decision="inactive", detail="dashscope-private is inactive: nothing is redirected")
         return entry
     url = f"https://{format_netloc(host, None)}/compatible-mode/v1/chat/completions"
     try:
@@ -246,11 +254,20 @@ def host_route(text: str, config: Any, router: Router) -> Dict[str, Any]:
     elif action == WARN:
         entry.update(decision="public", detail="no route names it: its requests stay on the public internet (warned once per host); strict mode refuses them")
     elif action == PASS:
-        allowed = host in config.allow
+        allowed = config is not None and host in config.allow
         entry.update(decision="allowed" if allowed else "untouched", detail="DASHSCOPE_PRIVATE_ALLOW lets it go public" if allowed else "not a Model Studio host: left alone")
     else:
         entry.update(decision="oss-internal", url=router.rewrite(f"https://{host}/", warn=False), detail="an upload bucket, sent to its -internal name")
     return entry
+
+
+def _is_ipv6(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).version == 6
+    except ValueError:
+        return False
 
 
 def _library_versions() -> Dict[str, Optional[str]]:

@@ -28,10 +28,11 @@ def emit(report: Dict[str, Any], as_json: bool = False) -> None:
 
 def text_lines(report: Dict[str, Any]) -> List[str]:
     """The text for a configuration error, an inactive setup, or a full check."""
+    hosts = ["hosts asked about (--host):", *("  " + host_route_line(entry) for entry in report["host_routes"]), ""] if report.get("host_routes") else []
     if "config_error" in report:
-        return [f"✗ {report['config_error']}", *settings_lines(report), CONFIG_ERROR_VERDICT]
+        return [f"✗ {report['config_error']}", *settings_lines(report), *hosts, CONFIG_ERROR_VERDICT]
     if "config" not in report:
-        return [*settings_lines(report), report["verdict"]]
+        return [*settings_lines(report), *hosts, report["verdict"]]
     lines = doctor_lines(report)
     lines[-1:-1] = settings_lines(report)  # before the verdict
     return lines
@@ -134,7 +135,7 @@ def host_route_line(entry: Dict[str, Any]) -> str:
     if decision == "public":
         return head + "no route: stays PUBLIC (warned); strict mode would refuse it"
     if decision == "blocked":
-        return head + f"no route: REFUSED ({entry['detail']})"
+        return head + f"REFUSED ({entry['detail']})"
     if decision == "oss-internal":
         return head + f"OSS upload bucket: sent to {entry['url']}"
     return head + f"{decision}: {entry['detail']}"
