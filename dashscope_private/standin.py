@@ -5,6 +5,6 @@ Tests, the examples' README and other people's code import
 keeps that name working.
 """
 
-from ._support.standin import REPLY_TEXT, Record, StandIn
+from ._support.standin import FAMILIES, REPLY_TEXT, Record, StandIn
 
-__all__ = ["StandIn", "Record", "REPLY_TEXT"]
+__all__ = ["StandIn", "Record", "REPLY_TEXT", "FAMILIES"]

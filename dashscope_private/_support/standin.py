@@ -16,14 +16,14 @@ import socket
 import threading
 from http.server import ThreadingHTTPServer
 
-from .standin_http import Handler, Record
+from .standin_http import FAMILIES, Handler, Record
 from .standin_payloads import REPLY_TEXT
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import List, Optional
+    from typing import Iterable, List, Optional
 
-__all__ = ["StandIn", "Record", "REPLY_TEXT"]
+__all__ = ["StandIn", "Record", "REPLY_TEXT", "FAMILIES"]
 
 
 class _Server(ThreadingHTTPServer):
@@ -42,12 +42,17 @@ class StandIn:
     ``status`` (default 200) makes every HTTP request fail with that status, for
     fault tests. ``reply_text`` (default ``REPLY_TEXT``) is what every answer says,
     so a test can answer in the format a framework parses. ``upload_host`` overrides the OSS ``upload_host`` returned in the
-    upload policy (the default is this server's ``/oss-upload``).
+    upload policy (the default is this server's ``/oss-upload``). ``not_served`` names API families
+    (of :data:`FAMILIES`) answered with 404, as an endpoint that does not offer them would.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, status: int = 200, upload_host: Optional[str] = None, reply_text: str = REPLY_TEXT) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, status: int = 200, upload_host: Optional[str] = None, reply_text: str = REPLY_TEXT, not_served: Iterable[str] = ()) -> None:
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("the stand-in only binds to loopback")
+        self.not_served = frozenset(not_served)
+        unknown = self.not_served - set(FAMILIES)
+        if unknown:
+            raise ValueError(f"unknown API famil{'ies' if len(unknown) > 1 else 'y'} {', '.join(sorted(unknown))}; choose from {', '.join(FAMILIES)}")
         server_type = _Server6 if ":" in host else _Server
         self._server = server_type((host, port), Handler)
         self._server.owner = self

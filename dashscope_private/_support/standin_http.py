@@ -1,9 +1,13 @@
 """The stand-in's HTTP side: one request handler that records every request and answers it.
 
-OpenAI-compatible chat (plain and SSE), models and embeddings; DashScope's
+OpenAI-compatible chat (plain and SSE), models, embeddings, files and batches; DashScope's
 native generation (plain and SSE), multimodal, embeddings, async tasks,
 applications and the OSS upload policy; the Anthropic-compatible messages API
 (plain and SSE). A WebSocket upgrade is handed to ``standin_ws``.
+
+Each path belongs to one API family (:func:`family_of`, the names ``doctor --probe``
+reports); a family the stand-in was told not to serve answers 404, as an endpoint
+that does not offer it would.
 """
 
 from __future__ import annotations
@@ -16,11 +20,30 @@ from .standin_payloads import anthropic_events, chat_chunks, chat_completion, ge
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Callable, List
+    from typing import Any, Callable, List, Optional
 
     from .standin import _Server
 
-__all__ = ["Handler", "Record"]
+__all__ = ["Handler", "Record", "FAMILIES", "family_of"]
+
+#: The API families, as ``doctor --probe`` names them.
+FAMILIES = ("chat", "generation", "ws-inference", "realtime", "files", "batches", "uploads", "anthropic")
+
+
+def family_of(path: str) -> Optional[str]:
+    """The API family a request path (query allowed) belongs to, or ``None`` for paths of no family."""
+    parts = path.split("?", 1)[0].split("/")
+    if len(parts) < 3:
+        return None
+    if parts[1] == "compatible-mode":
+        return parts[3] if len(parts) > 3 and parts[3] in ("files", "batches") else "chat"
+    if parts[1:3] == ["apps", "anthropic"]:
+        return "anthropic"
+    if parts[1] == "api-ws":
+        return "realtime" if len(parts) > 3 and parts[3] == "realtime" else "ws-inference"
+    if parts[1] == "api":
+        return "uploads" if len(parts) > 3 and parts[3] == "uploads" else "generation"
+    return None
 
 
 class Record(dict):
@@ -94,8 +117,17 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ HTTP
 
+    def _not_served(self) -> bool:
+        """Answer 404 (and say so) when the path's family is one the stand-in was told not to serve."""
+        if family_of(self.path) not in self.server.owner.not_served:
+            return False
+        self._send_json({"code": "NotFound", "message": f"{self.path.split('?', 1)[0]} is not served here"}, 404)
+        return True
+
     def do_GET(self) -> None:
         if self.headers.get("Upgrade", "").lower() == "websocket":
+            if self._not_served():
+                return self._record("websocket-refused")
             return self._websocket()
         self._dispatch(b"")
 
@@ -114,6 +146,8 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 body = None
         self._record("http", body if body is not None else (len(raw) if raw else None))
+        if self._not_served():
+            return
         if self.server.owner.status != 200:
             return self._send_json({"code": "StandInError", "message": "stand-in configured to fail"}, self.server.owner.status)
         handler = self._route(path)
@@ -122,6 +156,8 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, path: str) -> Callable[[str, dict], None]:
         if path.endswith("/chat/completions"):
             return self._openai_chat
+        if family_of(path) in ("files", "batches"):
+            return self._files_or_batches
         if path.endswith("/models"):
             return lambda p, b: self._send_json({"object": "list", "data": [{"id": "qwen-plus", "object": "model", "created": 0, "owned_by": "standin"}]})
         if path.endswith("/embeddings") and "compatible-mode" in path:
@@ -148,6 +184,15 @@ class Handler(BaseHTTPRequestHandler):
             events = [f"data: {json.dumps(c)}\n\n" for c in chat_chunks(model, self.server.owner.reply_text)] + ["data: [DONE]\n\n"]
             return self._send_sse(events)
         self._send_json(chat_completion(model, self.server.owner.reply_text))
+
+    def _files_or_batches(self, path: str, body: dict) -> None:
+        """The file and batch lists (empty), and one object for any other files or batches request."""
+        kind = family_of(path)
+        if path.rstrip("/").endswith(("/files", "/batches")) and self.command == "GET":
+            return self._send_json({"object": "list", "data": [], "has_more": False})
+        if kind == "files":
+            return self._send_json({"id": "file-standin", "object": "file", "bytes": 0, "created_at": 0, "filename": "standin.jsonl", "purpose": "batch", "status": "processed"})
+        self._send_json({"id": "batch_standin", "object": "batch", "endpoint": "/v1/chat/completions", "status": "validating", "input_file_id": "file-standin", "completion_window": "24h", "created_at": 0})
 
     def _openai_embeddings(self, path: str, body: dict) -> None:
         self._send_json({"object": "list", "model": body.get("model", "text-embedding-v3"), "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2, 0.3]}], "usage": {"prompt_tokens": 1, "total_tokens": 1}})

@@ -29,11 +29,17 @@ PROBE_URL = "https://dashscope.aliyuncs.com/compatible-mode/v1/models"
 REPORT_KEY = "dashscope_private_child_report"
 
 
-def check_integrations(names: List[str], endpoint: str, expected_probe: str) -> Dict[str, dict]:
-    """Import the libraries in a child process with the plugin active and report each integration."""
+def check_integrations(names: List[str], endpoint: str, expected_probe: str, routes: str = "") -> Dict[str, dict]:
+    """Import the libraries in a child process with the plugin active and report each integration.
+
+    ``routes`` (``DASHSCOPE_PRIVATE_ROUTES`` text: the whole routing table) is the child's only setting
+    when given; ``endpoint`` is then empty.
+    """
     if not names:
         return {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE_PRIVATE_")}
+    if routes:
+        env["DASHSCOPE_PRIVATE_ROUTES"] = routes
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent(), env.get("PYTHONPATH", "")]))
     try:
         out = subprocess.run(

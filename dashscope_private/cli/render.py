@@ -13,7 +13,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, Dict, List
 
-__all__ = ["emit", "text_lines", "settings_lines", "stack_lines", "doctor_lines"]
+__all__ = ["emit", "text_lines", "settings_lines", "stack_lines", "doctor_lines", "network_lines", "route_line", "host_route_line"]
 
 CONFIG_ERROR_VERDICT = "verdict: configuration error (requests to DashScope public hosts are blocked)"
 
@@ -28,10 +28,11 @@ def emit(report: Dict[str, Any], as_json: bool = False) -> None:
 
 def text_lines(report: Dict[str, Any]) -> List[str]:
     """The text for a configuration error, an inactive setup, or a full check."""
+    hosts = ["hosts asked about (--host):", *("  " + host_route_line(entry) for entry in report["host_routes"]), ""] if report.get("host_routes") else []
     if "config_error" in report:
-        return [f"✗ {report['config_error']}", *settings_lines(report), CONFIG_ERROR_VERDICT]
+        return [f"✗ {report['config_error']}", *settings_lines(report), *hosts, CONFIG_ERROR_VERDICT]
     if "config" not in report:
-        return [*settings_lines(report), report["verdict"]]
+        return [*settings_lines(report), *hosts, report["verdict"]]
     lines = doctor_lines(report)
     lines[-1:-1] = settings_lines(report)  # before the verdict
     return lines
@@ -67,7 +68,8 @@ def stack_lines(rows: List[dict]) -> List[str]:
 def doctor_lines(report: Dict[str, Any]) -> List[str]:
     config = report["config"]
     lines = [f"dashscope-private {report['version']} on Python {report['python']}", "", "configuration:"]
-    for name, value in (("endpoint", config["endpoint"]), ("hosts", ", ".join(config["hosts"])), ("strict", config["strict"]), ("oss", config["oss"] or "-"), ("allow", ", ".join(config["allow"]) or "-"), ("disabled", ", ".join(config["disabled_integrations"]) or "-")):
+    routes = "; ".join(f"{pattern} -> {endpoint}" for pattern, endpoint in config.get("routes", {}).items())
+    for name, value in (("endpoint", config["endpoint"] or "- (routes only)"), ("routes", routes or "-"), ("hosts", ", ".join(config["hosts"])), ("strict", config["strict"]), ("oss", config["oss"] or "-"), ("allow", ", ".join(config["allow"]) or "-"), ("disabled", ", ".join(config["disabled_integrations"]) or "-")):
         lines.append(f"  {name:<9} {value}")
     lines.append("  sources:  " + ", ".join(f"{k[len('DASHSCOPE_PRIVATE_'):]}={v}" for k, v in config["sources"].items() if v != "default"))
     lines += ["", "libraries:"]
@@ -82,15 +84,58 @@ def doctor_lines(report: Dict[str, Any]) -> List[str]:
     lines += stack_lines(report["stacks"])
     lines += ["", "typical URLs:"]
     lines += [f"  {src}\n    -> {dst}" for src, dst in report["urls"].items()]
-    dns = report["dns"]
-    lines += ["", f"DNS {dns['host']}: " + (", ".join(dns["addresses"]) or f"unresolved ({dns['error']})") + ("  (NOT PRIVATE: " + ", ".join(dns["not_private"]) + ")" if dns["not_private"] else "")]
-    if "tcp" in report:
-        tcp = report["tcp"]
-        lines.append(f"TCP port {tcp['port']}: " + (f"connected in {tcp['connect_ms']} ms" if tcp["connect_ms"] is not None else f"failed ({tcp['error']})"))
-    if "probe" in report:
-        probe = report["probe"]
-        lines.append("probe GET /compatible-mode/v1/models: " + (f"HTTP {probe['status']} in {probe['latency_ms']} ms" if "status" in probe else f"failed ({probe['error']})"))
+    lines += network_lines(report)
     lines.append("")
     lines += [f"✗ {p}" for p in report["problems"]]
     lines.append("verdict: " + report["verdict"])
     return lines
+
+
+def network_lines(report: Dict[str, Any]) -> List[str]:
+    """Each endpoint's DNS and TCP (once, however many routes share it), each route's API families, the
+    single endpoint's probe line as before routes, and which route each ``--host`` takes."""
+    routes = report.get("routes", [])
+    lines: List[str] = []
+    several = len({route["endpoint"] for route in routes}) > 1
+    seen = set()
+    for route in routes:
+        if route["endpoint"] in seen:
+            continue
+        seen.add(route["endpoint"])
+        dns, tcp = route["dns"], route["tcp"]
+        found = [f"DNS {dns['host']}: " + (", ".join(dns["addresses"]) or f"unresolved ({dns['error']})") + ("  (NOT PRIVATE: " + ", ".join(dns["not_private"]) + ")" if dns["not_private"] else "")]
+        if tcp is not None:
+            found.append(f"TCP port {tcp['port']}: " + (f"connected in {tcp['connect_ms']} ms" if tcp["connect_ms"] is not None else f"failed ({tcp['error']})"))
+        lines += ["", f"endpoint {route['endpoint']}:", *("  " + line for line in found)] if several else ["", *found]
+    if "probe" in report:
+        probe = report["probe"]
+        lines.append("probe GET /compatible-mode/v1/models: " + (f"HTTP {probe['status']} in {probe['latency_ms']} ms" if "status" in probe else f"failed ({probe['error']})"))
+    if routes:
+        lines += ["", "routes:"] + ["  " + route_line(route) for route in routes]
+    if report.get("host_routes"):
+        lines += ["", "hosts asked about (--host):"] + ["  " + host_route_line(entry) for entry in report["host_routes"]]
+    return lines
+
+
+def route_line(route: Dict[str, Any]) -> str:
+    """``route PATTERN -> ENDPOINT: chat reached, ..., anthropic not served`` (or why nothing was asked)."""
+    head = f"route {route['pattern']} -> {route['endpoint']}"
+    families = route.get("families") or {}
+    if not families:
+        return head + ": API families not probed (doctor --probe asks each)"
+    return head + ": " + ", ".join(f"{family} {found['result']}" for family, found in families.items())
+
+
+def host_route_line(entry: Dict[str, Any]) -> str:
+    """Which route one ``--host`` takes, in words."""
+    head = f"host {entry['host']}: "
+    decision = entry["decision"]
+    if decision == "redirected":
+        return head + f"route {entry['route']} -> {entry['endpoint']} (e.g. {entry['url']})"
+    if decision == "public":
+        return head + "no route: stays PUBLIC (warned); strict mode would refuse it"
+    if decision == "blocked":
+        return head + f"REFUSED ({entry['detail']})"
+    if decision == "oss-internal":
+        return head + f"OSS upload bucket: sent to {entry['url']}"
+    return head + f"{decision}: {entry['detail']}"
