@@ -171,15 +171,21 @@ class Router:
 
     # ------------------------------------------------------------------ targets
 
-    def route_for(self, host: str) -> Endpoint | None:
-        """The endpoint a normalized routed ``host`` goes to: its exact route, else the longest matching
-        ``*.suffix``; ``None`` when no route names it."""
+    def route_of(self, host: str) -> tuple[str, Endpoint] | None:
+        """``(pattern, endpoint)`` of the route a normalized ``host`` takes: its exact route, else the
+        longest matching ``*.suffix``; ``None`` when no route names it."""
         endpoint = self._exact_routes.get(host)
-        if endpoint is None:
-            for suffix, candidate in self._suffix_routes:
-                if host.endswith(suffix):
-                    return candidate
-        return endpoint
+        if endpoint is not None:
+            return host, endpoint
+        for suffix, candidate in self._suffix_routes:
+            if host.endswith(suffix):
+                return "*" + suffix, candidate
+        return None
+
+    def route_for(self, host: str) -> Endpoint | None:
+        """The endpoint a normalized routed ``host`` goes to (see :meth:`route_of`)."""
+        route = self.route_of(host)
+        return route[1] if route is not None else None
 
     @staticmethod
     def target_scheme(scheme: str, endpoint: Endpoint) -> str:

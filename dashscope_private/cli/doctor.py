@@ -246,10 +246,7 @@ def host_route(text: str, config: Any, router: Optional[Router]) -> Dict[str, An
         entry.update(decision="blocked", detail=str(exc))
         return entry
     if action == REDIRECT:
-        target = router.route_for(host)
-        matching = [p for p, e in config.routing_table() if p == host or (p.startswith("*.") and host.endswith(p[1:]))]
-        exact = [p for p in matching if p == host]
-        pattern = (exact or sorted(matching, key=len, reverse=True) or [None])[0]
+        pattern, target = router.route_of(host) or (None, None)
         entry.update(decision="redirected", route=pattern, endpoint=str(target), url=router.rewrite(url, warn=False))
     elif action == WARN:
         entry.update(decision="public", detail="no route names it: its requests stay on the public internet (warned once per host); strict mode refuses them")
