@@ -21,9 +21,10 @@ import importlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
+
+import _callgrind  # bench/ is sys.path[0] when a script here runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENDPOINT = "http://127.0.0.1:9"  # never connected to: nothing is sent
@@ -69,14 +70,6 @@ def child(out_dir: str, n: int, reps: int) -> None:
         json.dump(labels, f)
 
 
-def _total(path: str) -> int:
-    with open(path) as f:
-        for line in f:
-            if line.startswith("totals:"):
-                return int(line.split()[1])
-    raise SystemExit(f"no totals in {path}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=200, help="requests built per counted loop")
@@ -90,19 +83,8 @@ def main() -> None:
     if valgrind is None:
         raise SystemExit("valgrind not found")
     with tempfile.TemporaryDirectory(prefix="bench-httpx-hooks-") as tmp:
-        out = os.path.join(tmp, "cg.out")
-        cmd = [valgrind, "--tool=callgrind", "--dump-before=os_getppid", f"--callgrind-out-file={out}",
-               sys.executable, os.path.abspath(__file__), "--child", tmp, "--requests", str(args.requests), "--reps", str(args.reps)]
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(f"the callgrind child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-        with open(os.path.join(tmp, "labels.json")) as f:
-            labels = json.load(f)
-        per: dict = {}
-        for part, label in enumerate(labels, 1):  # dump k holds the segment that ends at mark k
-            if label is not None:
-                name, active, n = label
-                per.setdefault(name, {False: [], True: []})[active].append(_total(f"{out}.{part}") / n)
+        command = [sys.executable, os.path.abspath(__file__), "--child", tmp, "--requests", str(args.requests), "--reps", str(args.reps)]
+        per = _callgrind.per_operation(valgrind, command, tmp)
     print(f"{'instructions per build_request + _transport_for_url':52} {'baseline':>10} {'plugin':>10} {'+instr':>9}  (each loop)")
     for name, sides in per.items():
         base, plug = min(sides[False]), min(sides[True])

@@ -37,11 +37,11 @@ import platform
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
+import _callgrind  # noqa: E402  (bench/ is sys.path[0] when a script here runs)
 from _results import write_json  # bench/ is sys.path[0] when a script here runs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -447,10 +447,6 @@ def make_request_cases(standin: StandIn) -> tuple:
 
 # ----------------------------------------------------------------------------- (e) instructions, under callgrind
 
-#: A C function nothing on the timed path calls: callgrind dumps its counters each time it is entered.
-CALLGRIND_MARK = "os_getppid"
-
-
 def selected(name: str, cases: str) -> bool:
     return any(part in name for part in cases.split(","))
 
@@ -487,14 +483,6 @@ def callgrind_child(out_dir: str, cases_filter: str, ops: int, reps: int, routes
         json.dump(labels, f)
 
 
-def _callgrind_total(path: str) -> int:
-    with open(path) as f:
-        for line in f:
-            if line.startswith("summary:") or line.startswith("totals:"):
-                return int(line.split()[1])
-    raise SystemExit(f"no totals in {path}")
-
-
 def measure_instructions(cases_filter: str, ops: int, reps: int, keep: str | None = None, routes: bool = False) -> list:
     """Instructions per request (all threads, the stand-in's included: the same on both sides), counted
     by valgrind's callgrind in a child running this script: deterministic, so the ratio has no noise.
@@ -506,20 +494,9 @@ def measure_instructions(cases_filter: str, ops: int, reps: int, keep: str | Non
     with tempfile.TemporaryDirectory(prefix="bench-callgrind-") as scratch:
         tmp = keep or scratch
         os.makedirs(tmp, exist_ok=True)
-        out = os.path.join(tmp, "cg.out")
-        cmd = [valgrind, "--tool=callgrind", f"--dump-before={CALLGRIND_MARK}", f"--callgrind-out-file={out}",
-               sys.executable, os.path.abspath(__file__), "--callgrind-child", tmp, "--cases", cases_filter,
-               "--instr-ops", str(ops), "--instr-reps", str(reps)] + (["--routes"] if routes else [])
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(f"the callgrind child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-        with open(os.path.join(tmp, "labels.json")) as f:
-            labels = json.load(f)
-        per: dict = {}
-        for part, label in enumerate(labels, 1):  # dump k holds the segment that ends at mark k
-            if label is not None:
-                name, patched, n = label
-                per.setdefault(name, {False: [], True: []})[patched].append(_callgrind_total(f"{out}.{part}") / n)
+        child = [sys.executable, os.path.abspath(__file__), "--callgrind-child", tmp, "--cases", cases_filter,
+                 "--instr-ops", str(ops), "--instr-reps", str(reps)] + (["--routes"] if routes else [])
+        per = _callgrind.per_operation(valgrind, child, tmp)
     rows = []
     for name, sides in per.items():
         base, plug = statistics.median(sides[False]), statistics.median(sides[True])

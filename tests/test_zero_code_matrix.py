@@ -69,6 +69,7 @@ import stacks
 from support import PROXY_VARIABLES
 from dashscope_private.standin import StandIn
 from trap import Trap
+import zero_code  # noqa: E402
 from zero_code import DRIVERS, GUARD, TESTS, WORKERS, available, cost, environment, program, run_program
 
 pytestmark = pytest.mark.slow
@@ -145,19 +146,9 @@ FOREIGN = [(name, kind) for name, driver in DRIVERS.items() if not getattr(drive
 
 
 @dataclass
-class Outcome:
+class Outcome(zero_code.Outcome):
     cell: Cell
-    problems: List[str] = field(default_factory=list)
-    report: Optional[dict] = None
     records: list = field(default_factory=list)
-    trapped: list = field(default_factory=list)
-    seconds: float = 0.0
-    stderr: str = ""
-    program: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
     def explain(self) -> str:
         report = dict(self.report or {})
@@ -311,10 +302,7 @@ def outcomes(request, tmp_path_factory) -> Dict[Cell, Optional[Outcome]]:
 
 @pytest.mark.parametrize("cell", CELLS, ids=[cell.id for cell in CELLS])
 def test_cell(cell: Cell, outcomes):
-    outcome = outcomes[cell]
-    if outcome is None:
-        pytest.skip(f"{cell.module.LIBRARY} is not installed in this run")
-    assert outcome.ok, outcome.explain()
+    zero_code.check(outcomes[cell], cell)
 
 
 @pytest.mark.parametrize("stack_kind", FOREIGN, ids=[f"{driver}-{kind}" for driver, kind in FOREIGN])

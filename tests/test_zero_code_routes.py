@@ -57,6 +57,7 @@ import stacks
 from dashscope_private.standin import StandIn
 from support import elsewhere
 from trap import Trap
+import zero_code
 from zero_code import DRIVERS, WORKERS, available, cost, environment, program, run_program
 
 pytestmark = pytest.mark.slow
@@ -139,20 +140,10 @@ def _settings(cell: RouteCell, a: str, b: str, workdir: str) -> Dict[str, str]:
 
 
 @dataclass
-class Outcome:
+class Outcome(zero_code.Outcome):
     cell: RouteCell
-    problems: List[str] = field(default_factory=list)
-    report: Optional[dict] = None
     settings: Dict[str, str] = field(default_factory=dict)
     records: Dict[str, list] = field(default_factory=dict)  #: stand-in label -> what it saw
-    trapped: list = field(default_factory=list)
-    seconds: float = 0.0
-    stderr: str = ""
-    program: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
     def explain(self) -> str:
         report = dict(self.report or {})
@@ -248,7 +239,4 @@ def outcomes(request, tmp_path_factory) -> Dict[RouteCell, Optional[Outcome]]:
 
 @pytest.mark.parametrize("cell", CELLS, ids=[cell.id for cell in CELLS])
 def test_routed_program(cell: RouteCell, outcomes):
-    outcome = outcomes[cell]
-    if outcome is None:
-        pytest.skip(f"{cell.module.LIBRARY} is not installed in this run")
-    assert outcome.ok, outcome.explain()
+    zero_code.check(outcomes[cell], cell)

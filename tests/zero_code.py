@@ -18,9 +18,9 @@ import os
 import subprocess
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import stacks
 from support import PROXY_VARIABLES
@@ -104,3 +104,29 @@ def run_program(python: str, workdir: str, name: str, text: str, env: Dict[str, 
     time.sleep(0.05)  # a request a stand-in is still recording
     lines = [line for line in stdout.splitlines() if line.startswith(MARKER)]
     return Ran(json.loads(lines[-1][len(MARKER):]) if lines else None, stderr, seconds)
+
+
+@dataclass
+class Outcome:
+    """What one zero-code program did, and the problems found with it (none: the cell passed)."""
+
+    cell: Any
+    problems: List[str] = field(default_factory=list)
+    report: Optional[dict] = None
+    trapped: list = field(default_factory=list)
+    seconds: float = 0.0
+    stderr: str = ""
+    program: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check(outcome: "Optional[Outcome]", cell: Any) -> None:
+    """One program's test: skipped when its library is not installed in this run, failed by any problem."""
+    import pytest
+
+    if outcome is None:
+        pytest.skip(f"{cell.module.LIBRARY} is not installed in this run")
+    assert outcome.ok, outcome.explain()  # type: ignore[attr-defined]
